@@ -1,0 +1,106 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "roost",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Roost", targets: ["Roost"]),
+        .library(name: "RoostPostgres", targets: ["RoostPostgres"]),
+        .library(name: "RoostClient", targets: ["RoostClient"]),
+        .library(name: "RoostTesting", targets: ["RoostTesting"]),
+        .library(name: "RoostExamples", targets: ["RoostExamples"]),
+        .executable(name: "roost", targets: ["roost"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        .target(
+            name: "Roost",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "RoostPostgres",
+            dependencies: [
+                "Roost",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "RoostClient",
+            dependencies: ["Roost", "RoostPostgres", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "RoostTesting",
+            dependencies: ["Roost", "RoostPostgres", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "RoostExamples",
+            dependencies: [
+                "Roost",
+                "RoostPostgres",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "RoostCLI",
+            dependencies: [
+                "Roost",
+                "RoostPostgres",
+                "RoostClient",
+                "RoostExamples",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "roost",
+            dependencies: ["RoostCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "RoostTests",
+            dependencies: ["Roost"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "RoostPostgresTests",
+            dependencies: [
+                "Roost", "RoostPostgres", "RoostClient", "RoostTesting", "RoostExamples",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "RoostProcessTests",
+            dependencies: [
+                "Roost", "RoostPostgres", "RoostClient", "RoostTesting", "RoostExamples",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,208 @@
+import Foundation
+import Logging
+
+/// Starting, reading, cancelling executions and resolving deferreds: what clients and runners share.
+///
+/// ``WorkflowEngine/executions`` runs new executions in the engine's process and wakes its waiters at once;
+/// `RoostClient` uses the same operations with only a database.
+public struct Executions: Sendable {
+    let store: any WorkflowStore
+    let registry: WorkflowRegistry?
+    let coder: PayloadCoder
+    let resultWaiters: WaiterRegistry
+    let pollInterval: Duration
+    let host: (any ExecutionHost)?
+
+    /// Creates the operations for a process that hosts no executions (a client): new executions are left
+    /// `pending` for a runner. Feed it the store's notifications with ``receive(_:)``.
+    /// - Parameters:
+    ///   - store: The durable store.
+    ///   - registry: Workflows to check names and payloads against, if known.
+    ///   - maximumPayloadBytes: The largest payload accepted. Defaults to 1 MiB.
+    ///   - pollInterval: How often a result wait re-reads the status when no notification comes. Defaults to 1 s.
+    public init(store: any WorkflowStore, registry: WorkflowRegistry? = nil, maximumPayloadBytes: Int = 1 << 20,
+                pollInterval: Duration = .seconds(1)) {
+        self.init(store: store, registry: registry, coder: PayloadCoder(maximumBytes: maximumPayloadBytes),
+                  resultWaiters: WaiterRegistry(), pollInterval: pollInterval, host: nil)
+    }
+
+    /// Wakes result waits after a store notification.
+    public func receive(_ note: StoreNotification) {
+        switch note {
+        case .finished(let key): resultWaiters.signal(key)
+        case .resumed: resultWaiters.signalAll()
+        case .wake: break
+        }
+    }
+
+    init(store: any WorkflowStore, registry: WorkflowRegistry?, coder: PayloadCoder, resultWaiters: WaiterRegistry,
+         pollInterval: Duration, host: (any ExecutionHost)?) {
+        self.store = store
+        self.registry = registry
+        self.coder = coder
+        self.resultWaiters = resultWaiters
+        self.pollInterval = pollInterval
+        self.host = host
+    }
+
+    // MARK: Start
+
+    /// Starts an execution, or returns the existing one with that id.
+    /// - Parameters:
+    ///   - workflow: The workflow's name.
+    ///   - id: The execution id, the idempotency key.
+    ///   - input: The input as JSON text.
+    /// - Returns: The execution and whether this call created it.
+    /// - Throws: ``WorkflowError`` `invalid_argument`, `unknown_workflow`, `invalid_payload`, `payload_too_large`,
+    ///   or `conflict` if the id exists with a different input.
+    public func start(workflow: String, id: String, input: String) async throws -> StartResult {
+        try Self.checkIdentity(workflow: workflow, id: id)
+        try coder.validate(json: input, what: "input of \(workflow)")
+        try registry?.validateInput(workflow: workflow, json: input, coder: coder)
+        let new = NewExecution(workflow: workflow, id: id, input: input, status: host == nil ? .pending : .running)
+        switch try await store.insertExecution(new) {
+        case .inserted(let record):
+            host?.launch(record)
+            return StartResult(record: record, created: true)
+        case .existing(let record, let sameInput):
+            guard sameInput else {
+                throw WorkflowError(.conflict, "execution '\(id)' of \(workflow) already exists with a different "
+                                    + "input; use a new id, or the same input to get the existing execution")
+            }
+            return StartResult(record: record, created: false)
+        }
+    }
+
+    /// Starts an execution of a workflow type, or returns the existing one with that id.
+    /// - Throws: See ``start(workflow:id:input:)``.
+    public func start<W: Workflow>(_ workflow: W.Type, id: String, input: W.Input) async throws -> StartResult {
+        try await start(workflow: W.name, id: id, input: coder.encode(input, what: "input of \(W.name)"))
+    }
+
+    // MARK: Read
+
+    /// The execution with that workflow and id.
+    /// - Throws: ``WorkflowError`` `unknown_execution`.
+    public func status(workflow: String, id: String) async throws -> ExecutionRecord {
+        try Self.checkIdentity(workflow: workflow, id: id)
+        guard let record = try await store.execution(workflow: workflow, id: id) else {
+            throw WorkflowError(.unknownExecution, "no execution '\(id)' of workflow '\(workflow)'")
+        }
+        return record
+    }
+
+    /// Executions matching a filter, newest first.
+    public func list(_ filter: ExecutionFilter = ExecutionFilter()) async throws -> [ExecutionRecord] {
+        guard filter.limit > 0 else { throw WorkflowError(.invalidArgument, "the list limit must be positive") }
+        return try await store.listExecutions(filter)
+    }
+
+    /// An execution's journal: every durable call, by position.
+    public func journal(workflow: String, id: String) async throws -> [JournalEntry] {
+        try await store.journal(key: status(workflow: workflow, id: id).key)
+    }
+
+    /// Waits until the execution finishes or the timeout passes, and returns it as it then stands.
+    /// - Parameters:
+    ///   - workflow: The workflow's name.
+    ///   - id: The execution id.
+    ///   - timeout: How long to wait; `nil` waits for ever, `.zero` does not wait.
+    /// - Throws: ``WorkflowError`` `unknown_execution`.
+    public func result(workflow: String, id: String, timeout: Duration?) async throws -> ExecutionRecord {
+        var record = try await status(workflow: workflow, id: id)
+        if record.status.isTerminal || timeout == .zero { return record }
+        let deadline = timeout.map { ContinuousClock.now + $0 }
+        let key = record.key
+        try await store.watchCompletion(key: key)
+        return try await resultWaiters.withWaiter(for: key) { waiter in
+            while true {
+                waiter.reset()
+                guard let current = try await store.execution(key: key) else { return record }
+                record = current
+                if record.status.isTerminal { return record }
+                if let deadline, deadline <= .now { return record }
+                let nextCheck = ContinuousClock.now + pollInterval
+                await waiter.wait(until: deadline.map { min($0, nextCheck) } ?? nextCheck)
+                try Task.checkCancellation()
+            }
+        }
+    }
+
+    /// Waits for a typed execution's output.
+    /// - Returns: The output.
+    /// - Throws: The execution's error as a ``WorkflowError`` if it failed or was cancelled; `timed_out` if it did
+    ///   not finish in time.
+    public func result<W: Workflow>(of workflow: W.Type, id: String, timeout: Duration? = nil) async throws -> W.Output {
+        let record = try await result(workflow: W.name, id: id, timeout: timeout)
+        switch record.status {
+        case .completed:
+            return try coder.decode(W.Output.self, from: record.output ?? "null", what: "output of \(W.name)")
+        case .failed, .cancelled:
+            let error = record.error ?? FailureInfo(code: record.status.rawValue, message: "execution \(record.status)")
+            throw WorkflowError(WorkflowError.Code(error.code), error.message)
+        default:
+            throw WorkflowError(.timedOut, "execution '\(id)' of \(W.name) is still \(record.status)")
+        }
+    }
+
+    // MARK: Change
+
+    /// Cancels an unfinished execution: the outcome is stored at once, a waiting execution is woken, and the
+    /// workflow sees a `cancelled` error at its next durable call. Cancelling a finished execution changes nothing.
+    /// - Throws: ``WorkflowError`` `unknown_execution`.
+    public func cancel(workflow: String, id: String) async throws -> CancelOutcome {
+        try Self.checkIdentity(workflow: workflow, id: id)
+        let outcome = try await store.cancelExecution(workflow: workflow, id: id)
+        if outcome.cancelled { host?.changed(outcome.key) }
+        return outcome
+    }
+
+    /// Resolves a deferred of an execution with a JSON value. The first value is kept: resolving again returns
+    /// `resolved: false` and the stored value.
+    /// - Throws: ``WorkflowError`` `unknown_execution`, `invalid_payload` (naming the deferred and its type, where
+    ///   the workflow declares it), `payload_too_large`.
+    public func resolve(workflow: String, id: String, deferred: String, value: String) async throws -> ResolveOutcome {
+        try Self.checkIdentity(workflow: workflow, id: id)
+        guard !deferred.isEmpty else { throw WorkflowError(.invalidArgument, "the deferred name is empty") }
+        try coder.validate(json: value, what: "value of deferred '\(deferred)'")
+        if let registry, registry.names.contains(workflow) {
+            try registry.validateDeferred(workflow: workflow, deferred: deferred, json: value, coder: coder)
+        }
+        let outcome = try await store.resolveDeferred(workflow: workflow, id: id, name: deferred, value: value)
+        if outcome.resolved { host?.changed(outcome.key) }
+        return outcome
+    }
+
+    /// Resolves a typed deferred of an execution of a workflow type.
+    /// - Returns: Whether this call stored the value, and the stored (first) value.
+    public func resolve<W: Workflow, Value>(_ deferred: Deferred<Value>, of workflow: W.Type, id: String,
+                                            value: Value) async throws -> (resolved: Bool, value: Value) {
+        let json = try coder.encode(value, what: "value of deferred '\(deferred.name)'")
+        let outcome = try await resolve(workflow: W.name, id: id, deferred: deferred.name, value: json)
+        return (outcome.resolved, try coder.decode(Value.self, from: outcome.value, what: "stored value"))
+    }
+
+    static func checkIdentity(workflow: String, id: String) throws {
+        guard !workflow.isEmpty else { throw WorkflowError(.invalidArgument, "the workflow name is empty") }
+        guard !id.isEmpty else { throw WorkflowError(.invalidArgument, "the execution id is empty") }
+        guard id.utf8.count <= 512, workflow.utf8.count <= 256 else {
+            throw WorkflowError(.invalidArgument, "execution ids are limited to 512 bytes and workflow names to 256")
+        }
+    }
+}
+
+/// The result of starting an execution.
+public struct StartResult: Sendable {
+    /// The execution as stored.
+    public var record: ExecutionRecord
+    /// Whether this call created it (false: an execution with that id existed, with the same input).
+    public var created: Bool
+}
+
+/// A process that runs executions: told of new ones and of changes made in the same process.
+protocol ExecutionHost: Sendable {
+    /// Runs a new execution inserted in this process.
+    func launch(_ record: ExecutionRecord)
+    /// Wakes the execution after a resolve or cancel in this process.
+    func changed(_ key: ExecutionKey)
+}

@@ -1,0 +1,202 @@
+import Foundation
+
+/// The durable operations the workflow runtime needs from its database.
+///
+/// `RoostPostgres` implements it. Every write an execution makes goes through one of the guarded operations
+/// (``record(key:entries:status:)``, ``runActivity(key:entries:context:body:)``, ``finish(key:entries:outcome:)``),
+/// which commit only while the execution is still running or waiting; otherwise they throw
+/// ``ExecutionNotWritable`` and nothing is written.
+public protocol WorkflowStore: Sendable {
+    /// Inserts an execution unless one with the same workflow and id exists.
+    /// - Returns: The new record, or the existing one and whether its input equals the given input.
+    func insertExecution(_ execution: NewExecution) async throws -> InsertOutcome
+
+    /// The execution with that workflow and id.
+    func execution(workflow: String, id: String) async throws -> ExecutionRecord?
+
+    /// The execution with that key.
+    func execution(key: ExecutionKey) async throws -> ExecutionRecord?
+
+    /// Executions matching the filter, newest first.
+    func listExecutions(_ filter: ExecutionFilter) async throws -> [ExecutionRecord]
+
+    /// An execution's journal, by position.
+    func journal(key: ExecutionKey) async throws -> [JournalEntry]
+
+    /// Takes an unfinished execution over for this process: `pending` becomes `running`, the attempt number grows.
+    /// - Returns: The execution and its journal, or `nil` if it has finished.
+    func claimExecution(key: ExecutionKey) async throws -> ClaimedExecution?
+
+    /// The keys of every unfinished execution (pending, running or waiting), for recovery at start-up.
+    func unfinishedExecutions() async throws -> [ExecutionKey]
+
+    /// Takes the executions flagged for a wake-up since the last call (resolves, cancels and starts made
+    /// elsewhere) and clears their flags: one batched query however many executions wait.
+    func takeWakeUps() async throws -> [ExecutionKey]
+
+    /// Writes journal entries and sets the status, if the execution is still running or waiting.
+    /// - Throws: ``ExecutionNotWritable`` if it is not.
+    func record(key: ExecutionKey, entries: [JournalEntry], status: ExecutionStatus) async throws
+
+    /// Runs an activity's body in a transaction that commits together with its journal entries.
+    ///
+    /// `entries` are written first (deterministic values not yet journaled); then `body` runs and returns the
+    /// activity's completed journal entry. Errors thrown by `body` are wrapped in ``ActivityBodyError`` (after a
+    /// rollback); storage errors and ``ExecutionNotWritable`` are not.
+    func runActivity(key: ExecutionKey, entries: [JournalEntry], context: ActivityContext,
+                     body: (ActivityTransaction) async throws -> JournalEntry) async throws
+
+    /// Finishes the execution with its outcome, writing the last journal entries, if it is still running or
+    /// waiting; callers awaiting the result are notified.
+    /// - Throws: ``ExecutionNotWritable`` if it is not.
+    func finish(key: ExecutionKey, entries: [JournalEntry], outcome: ExecutionOutcome) async throws
+
+    /// The execution's status and, if `deferred` is given, that deferred's value.
+    func waitState(key: ExecutionKey, deferred: String?) async throws -> WaitState
+
+    /// Cancels an unfinished execution and wakes it.
+    func cancelExecution(workflow: String, id: String) async throws -> CancelOutcome
+
+    /// Stores a deferred's value unless one is stored, and wakes the execution.
+    func resolveDeferred(workflow: String, id: String, name: String, value: String) async throws -> ResolveOutcome
+
+    /// Asks for a notification when the execution finishes.
+    func watchCompletion(key: ExecutionKey) async throws
+
+    /// Registers a handler for notifications from other processes; it must return quickly.
+    /// - Returns: A token for ``removeNotificationHandler(_:)``.
+    func addNotificationHandler(_ handler: @escaping @Sendable (StoreNotification) -> Void) -> Int
+
+    /// Removes a handler.
+    func removeNotificationHandler(_ token: Int)
+}
+
+/// A notification from the store about a change made by any process.
+public enum StoreNotification: Sendable, Hashable {
+    /// Something the execution may be waiting for changed (resolve, cancel) or it was started elsewhere.
+    case wake(ExecutionKey)
+    /// The execution finished.
+    case finished(ExecutionKey)
+    /// The listening connection was re-established: notifications may have been missed.
+    case resumed
+}
+
+/// An execution to insert.
+public struct NewExecution: Sendable {
+    /// The workflow's name.
+    public var workflow: String
+    /// The execution id.
+    public var id: String
+    /// The input as JSON text.
+    public var input: String
+    /// `running` when the inserting process runs it at once, `pending` when a runner must pick it up.
+    public var status: ExecutionStatus
+
+    /// Creates an execution to insert.
+    public init(workflow: String, id: String, input: String, status: ExecutionStatus) {
+        self.workflow = workflow
+        self.id = id
+        self.input = input
+        self.status = status
+    }
+}
+
+/// The result of ``WorkflowStore/insertExecution(_:)``.
+public enum InsertOutcome: Sendable {
+    /// Inserted.
+    case inserted(ExecutionRecord)
+    /// An execution with that id exists; `sameInput` says whether its input equals the given one.
+    case existing(ExecutionRecord, sameInput: Bool)
+}
+
+/// An execution taken over by ``WorkflowStore/claimExecution(key:)``.
+public struct ClaimedExecution: Sendable {
+    /// The execution.
+    public var record: ExecutionRecord
+    /// Its journal, by position.
+    public var journal: [JournalEntry]
+
+    /// Creates a claimed execution.
+    public init(record: ExecutionRecord, journal: [JournalEntry]) {
+        self.record = record
+        self.journal = journal
+    }
+}
+
+/// How an execution ended.
+public enum ExecutionOutcome: Sendable {
+    /// Completed with this output JSON.
+    case completed(String)
+    /// Failed with this error.
+    case failed(FailureInfo)
+}
+
+/// What a waiting execution re-reads when woken.
+public struct WaitState: Sendable {
+    /// The execution's status; `nil` if it no longer exists.
+    public var status: ExecutionStatus?
+    /// The awaited deferred's value, if resolved.
+    public var value: String?
+
+    /// Creates a wait state.
+    public init(status: ExecutionStatus?, value: String?) {
+        self.status = status
+        self.value = value
+    }
+}
+
+/// The result of a cancel.
+public struct CancelOutcome: Sendable, Codable, Hashable {
+    /// Whether this call cancelled the execution (false if it had already finished).
+    public var cancelled: Bool
+    /// The status after the call.
+    public var status: ExecutionStatus
+    /// The execution's key.
+    public var key: ExecutionKey
+
+    /// Creates an outcome.
+    public init(cancelled: Bool, status: ExecutionStatus, key: ExecutionKey) {
+        self.cancelled = cancelled
+        self.status = status
+        self.key = key
+    }
+}
+
+/// The result of a resolve.
+public struct ResolveOutcome: Sendable, Codable, Hashable {
+    /// Whether this call stored the value (false if a value was stored before; that first value is kept).
+    public var resolved: Bool
+    /// The stored value as JSON text: the given one, or the first one if it was resolved before.
+    public var value: String
+    /// The execution's key.
+    public var key: ExecutionKey
+
+    /// Creates an outcome.
+    public init(resolved: Bool, value: String, key: ExecutionKey) {
+        self.resolved = resolved
+        self.value = value
+        self.key = key
+    }
+}
+
+/// Thrown by a guarded write when the execution is no longer running or waiting (cancelled, finished elsewhere).
+public struct ExecutionNotWritable: Error, Sendable {
+    /// The execution's status now; `nil` if it no longer exists.
+    public var status: ExecutionStatus?
+
+    /// Creates the error.
+    public init(status: ExecutionStatus?) {
+        self.status = status
+    }
+}
+
+/// Wraps an error thrown by an activity's body, so the runtime can tell it from a storage failure.
+public struct ActivityBodyError: Error, Sendable {
+    /// The body's error.
+    public var underlying: any Error
+
+    /// Wraps an error.
+    public init(_ underlying: any Error) {
+        self.underlying = underlying
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+import Synchronization
+
+extension WorkflowContext {
+    /// Why the run stopped, if it did.
+    var stopReason: StopReason? { state.withLock { $0.stop } }
+
+    /// Entries made by deterministic calls that are not yet in the journal.
+    func unwritten() -> [JournalEntry] { state.withLock { $0.unwritten } }
+
+    /// Marks the unwritten entries as written.
+    func written() { state.withLock { $0.unwritten.removeAll() } }
+
+    /// The error if the workflow returned while the journal records further calls.
+    func unreplayedCalls() -> WorkflowError? { state.withLock { $0.unreplayedCalls(executionId: executionId) } }
+
+    func begin(_ kind: JournalEntry.Kind, _ name: String) throws -> (Int, JournalEntry?) {
+        if Task.isCancelled { try stop(.shutdown) }
+        return try state.withLock { try $0.begin(kind, name, executionId: executionId) }
+    }
+
+    /// Stops the run for good: every later durable call throws the reason's error.
+    func stop(_ reason: StopReason) throws -> Never {
+        let reason = state.withLock { state -> StopReason in
+            if let stop = state.stop { return stop }
+            state.stop = reason
+            return reason
+        }
+        throw reason.error(executionId: executionId)
+    }
+
+    /// Runs a store operation, turning storage failures and lost guards into a stop of the run.
+    func durable<Result>(_ operation: () async throws -> Result) async throws -> Result {
+        do {
+            return try await operation()
+        } catch let error as ActivityBodyError {
+            throw error
+        } catch let error as ExecutionNotWritable {
+            try stop(error.status == .cancelled ? .cancelled : .lost(error.status))
+        } catch is CancellationError {
+            try stop(.shutdown)
+        } catch {
+            if Task.isCancelled { try stop(.shutdown) }
+            try stop(.storage(error))
+        }
+    }
+
+    /// Writes journal entries (after any unwritten deterministic ones) and the status, guarded.
+    func write(_ entries: [JournalEntry], status: ExecutionStatus) async throws {
+        try await durable { try await store.record(key: key, entries: unwritten() + entries, status: status) }
+        written()
+    }
+
+    /// Stops the run if the execution finished (cancelled, or decided elsewhere) or vanished.
+    func stopIfFinished(_ status: ExecutionStatus?) throws {
+        guard let status else { try stop(.lost(nil)) }
+        guard status.isTerminal else { return }
+        try stop(status == .cancelled ? .cancelled : .lost(status))
+    }
+
+    /// Suspends until woken or `deadline`, then stops the run if the process is shutting down.
+    func suspend(until deadline: Date?) async throws {
+        let instant = deadline.map { ContinuousClock.now + .seconds(max(0, $0.timeIntervalSinceNow)) }
+        await waiter.wait(until: instant)
+        if Task.isCancelled { try stop(.shutdown) }
+    }
+
+    /// Waits until `due` by this process's clock, waking early only to check for cancellation.
+    ///
+    /// The caller resets the waiter before writing the state this wait depends on.
+    func waitUntil(_ due: Date) async throws {
+        while due > Date() {
+            try await suspend(until: due)
+            guard due > Date() else { return }
+            waiter.reset()
+            let state = try await durable { try await store.waitState(key: key, deferred: nil) }
+            try stopIfFinished(state.status)
+        }
+    }
+}

@@ -1,0 +1,232 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// What a running workflow uses for everything that must survive a crash: activities, durable sleeps, deferreds
+/// and deterministic values. Each such call is journaled; on replay the journaled result is returned.
+///
+/// Durable calls are matched on replay by position, kind and name: make them one at a time, in an order that
+/// depends only on the input and on earlier durable results.
+public final class WorkflowContext: Sendable {
+    /// The execution id.
+    public let executionId: String
+    /// The workflow's registered name.
+    public let workflowName: String
+    /// How many times a runner has started or resumed this execution (1 for the first run).
+    public let attempt: Int
+    /// Logs with the execution's metadata.
+    public let logger: Logger
+
+    let key: ExecutionKey
+    let coder: PayloadCoder
+    let store: any WorkflowStore
+    let waiter: Waiter
+    let state: Mutex<ReplayState>
+
+    init(record: ExecutionRecord, journal: [JournalEntry], store: any WorkflowStore, coder: PayloadCoder,
+         waiter: Waiter, logger: Logger) {
+        executionId = record.id
+        workflowName = record.workflow
+        attempt = record.attempt
+        key = record.key
+        self.store = store
+        self.coder = coder
+        self.waiter = waiter
+        self.logger = logger
+        state = Mutex(ReplayState(journal: journal))
+    }
+
+    // MARK: Activities
+
+    /// Runs an activity once per execution: its body's transaction commits together with its journal entry, and on
+    /// replay the journaled result is returned without running the body.
+    ///
+    /// - Parameters:
+    ///   - name: The activity's name.
+    ///   - retry: How often to retry when the body throws. Defaults to ``RetryPolicy/default``.
+    ///   - body: The work; SQL run in its transaction commits with the journal entry.
+    /// - Returns: The body's result.
+    /// - Throws: ``ActivityFailure`` once the last attempt failed (live and on every replay); a ``WorkflowError``
+    ///   `cancelled` if the execution was cancelled.
+    public func activity<Value: Codable & Sendable>(
+        _ name: String, retry: RetryPolicy = .default,
+        _ body: (ActivityTransaction) async throws -> Value
+    ) async throws -> Value {
+        let (position, recorded) = try begin(.activity, name)
+        var attempts = 0
+        if let recorded {
+            switch recorded.state {
+            case .completed:
+                return try coder.decode(Value.self, from: recorded.result ?? "null", what: "result of activity '\(name)'")
+            case .failed:
+                throw ActivityFailure(activity: name, attempts: recorded.attempts,
+                                      lastError: recorded.error ?? FailureInfo(code: "unknown", message: "unknown"))
+            default:
+                attempts = recorded.attempts
+                if let due = recorded.dueAt { try await waitUntil(due) }
+            }
+        }
+        while true {
+            attempts += 1
+            let activity = ActivityContext(workflow: workflowName, executionId: executionId, activity: name,
+                                           position: position, attempt: attempts)
+            let box = Mutex<Value?>(nil)
+            do {
+                try await durable {
+                    try await store.runActivity(key: key, entries: unwritten(), context: activity) { transaction in
+                        let value = try await body(transaction)
+                        let result = try coder.encode(value, what: "result of activity '\(name)'")
+                        box.withLock { $0 = value }
+                        return JournalEntry(position: position, kind: .activity, name: name, state: .completed,
+                                            attempts: attempts, result: result)
+                    }
+                }
+                written()
+                return box.withLock { $0! }
+            } catch let failure as ActivityBodyError {
+                let error = FailureInfo(failure.underlying, fallback: .activityFailed)
+                logger.debug("activity attempt failed", metadata: ["roost.activity": "\(name)",
+                                                                   "roost.attempt": "\(attempts)"])
+                if attempts >= retry.maximumAttempts {
+                    try await write([JournalEntry(position: position, kind: .activity, name: name, state: .failed,
+                                                  attempts: attempts, error: error)], status: .running)
+                    throw ActivityFailure(activity: name, attempts: attempts, lastError: error)
+                }
+                let due = Date().addingTimeInterval(retry.backoff(after: attempts).seconds)
+                waiter.reset()
+                try await write([JournalEntry(position: position, kind: .activity, name: name, state: .retrying,
+                                              attempts: attempts, error: error, dueAt: due)], status: .waiting)
+                try await waitUntil(due)
+            }
+        }
+    }
+
+    /// Runs an activity that returns nothing. See ``activity(_:retry:_:)-swift.method``.
+    public func activity(_ name: String, retry: RetryPolicy = .default,
+                         _ body: (ActivityTransaction) async throws -> Void) async throws {
+        let _: Bool = try await activity(name, retry: retry) { transaction in
+            try await body(transaction)
+            return true
+        }
+    }
+
+    // MARK: Sleeps
+
+    /// Sleeps durably: the due time is stored once, survives restarts, and the sleep never returns before it.
+    /// - Parameters:
+    ///   - name: The timer's name; each call is its own timer.
+    ///   - duration: How long from the first time this call runs.
+    /// - Throws: A ``WorkflowError`` `cancelled` if the execution is cancelled meanwhile.
+    public func sleep(_ name: String, for duration: Duration) async throws {
+        try await sleep(name) { Date().addingTimeInterval(duration.seconds) }
+    }
+
+    /// Sleeps durably until a point in time. See ``sleep(_:for:)``.
+    public func sleep(_ name: String, until date: Date) async throws {
+        try await sleep(name) { date }
+    }
+
+    private func sleep(_ name: String, due: () -> Date) async throws {
+        let (position, recorded) = try begin(.sleep, name)
+        if let recorded, recorded.state == .completed { return }
+        let dueAt: Date
+        if let recorded, let recordedDue = recorded.dueAt {
+            dueAt = recordedDue
+        } else {
+            dueAt = due()
+            waiter.reset()
+            try await write([JournalEntry(position: position, kind: .sleep, name: name, state: .waiting,
+                                          dueAt: dueAt)], status: .waiting)
+        }
+        try await waitUntil(dueAt)
+        try await write([JournalEntry(position: position, kind: .sleep, name: name, state: .completed,
+                                      result: try coder.encode(Date(), what: "fire time"), dueAt: dueAt)],
+                        status: .running)
+    }
+
+    // MARK: Deferreds
+
+    /// Waits for a deferred's value. A value resolved before the wait is returned at once; the first value resolved
+    /// is the one returned, live and on every replay.
+    /// - Parameters:
+    ///   - deferred: The deferred.
+    ///   - timeout: How long to wait from the first time this call runs; `nil` waits for ever.
+    /// - Returns: The value.
+    /// - Throws: ``WorkflowError`` `timed_out` after the timeout, `invalid_payload` if the value does not decode as
+    ///   `Value`, `cancelled` if the execution is cancelled.
+    public func awaitDeferred<Value>(_ deferred: Deferred<Value>, timeout: Duration? = nil) async throws -> Value {
+        let (position, recorded) = try begin(.deferred, deferred.name)
+        let what = "value of deferred '\(deferred.name)'"
+        if let recorded, recorded.state == .completed {
+            if let error = recorded.error { throw WorkflowError(WorkflowError.Code(error.code), error.message) }
+            return try coder.decode(Value.self, from: recorded.result ?? "null", what: what)
+        }
+        var deadline = recorded?.dueAt
+        if recorded == nil {
+            deadline = timeout.map { Date().addingTimeInterval($0.seconds) }
+            waiter.reset()
+            try await write([JournalEntry(position: position, kind: .deferred, name: deferred.name, state: .waiting,
+                                          dueAt: deadline)], status: .waiting)
+        }
+        while true {
+            // A resolve committed before this check sent its signal before the reset above: only the check sees it.
+            let state = try await durable { try await store.waitState(key: key, deferred: deferred.name) }
+            try stopIfFinished(state.status)
+            if let value = state.value {
+                try await write([JournalEntry(position: position, kind: .deferred, name: deferred.name,
+                                              state: .completed, result: value, dueAt: deadline)],
+                                status: .running)
+                return try coder.decode(Value.self, from: value, what: what)
+            }
+            if let deadline, deadline <= Date() {
+                let error = WorkflowError(.timedOut, "deferred '\(deferred.name)' of execution '\(executionId)' "
+                                          + "was not resolved by \(deadline.formatted(PayloadCoder.iso8601))")
+                try await write([JournalEntry(position: position, kind: .deferred, name: deferred.name,
+                                              state: .completed,
+                                              error: FailureInfo(code: error.code.rawValue, message: error.message),
+                                              dueAt: deadline)], status: .running)
+                throw error
+            }
+            try await suspend(until: deadline)
+            waiter.reset()
+        }
+    }
+
+    // MARK: Deterministic values
+
+    /// The current time, journaled: a replay returns the time of the first run.
+    public func now() throws -> Date {
+        try deterministic(.now, "now", Date.self) { Date() }
+    }
+
+    /// A random UUID, journaled: a replay returns the same UUID.
+    public func uuid() throws -> UUID {
+        try deterministic(.uuid, "uuid", UUID.self) { UUID() }
+    }
+
+    /// A random integer in a range, journaled: a replay returns the same number.
+    public func random(in range: ClosedRange<Int>) throws -> Int {
+        try deterministic(.random, "random", Int.self) { Int.random(in: range) }
+    }
+
+    private func deterministic<Value: Codable>(_ kind: JournalEntry.Kind, _ name: String, _ type: Value.Type,
+                                               make: () -> Value) throws -> Value {
+        let (position, recorded) = try begin(kind, name)
+        if let recorded, let result = recorded.result {
+            return try coder.decode(Value.self, from: result, what: "recorded \(kind)")
+        }
+        let value = make()
+        let entry = JournalEntry(position: position, kind: kind, name: name, state: .completed,
+                                 result: try coder.encode(value, what: "\(kind)"))
+        state.withLock { $0.unwritten.append(entry) }
+        return value
+    }
+}
+
+extension Duration {
+    /// The duration in seconds.
+    var seconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,211 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Hosts workflow executions in this process: runs new ones, resumes unfinished ones by replay at start-up, and
+/// wakes waiting ones — in memory for changes made here, through store notifications for changes made elsewhere,
+/// and with one batched poll per interval as the safety net.
+///
+/// Run it as a `Service` (its ``run()`` owns every execution task); on graceful shutdown it stops taking work and
+/// abandons its runs, which the next start resumes by replay.
+public final class WorkflowEngine: Service, Sendable {
+    /// Engine settings.
+    public struct Configuration: Sendable {
+        /// How often the batched safety-net poll looks for wake-ups missed by notifications. Defaults to 1 second.
+        public var pollInterval: Duration = .seconds(1)
+        /// How long a run abandoned after a database failure waits before it is replayed. Defaults to 1 second.
+        public var storageRetryDelay: Duration = .seconds(1)
+        /// The largest payload (input, output, activity result, deferred value) in bytes. Defaults to 1 MiB.
+        public var maximumPayloadBytes: Int = 1 << 20
+
+        /// Creates the default configuration.
+        public init() {}
+    }
+
+    /// The operations on executions, running new ones in this engine.
+    public var executions: Executions {
+        Executions(store: store, registry: registry, coder: coder, resultWaiters: resultWaiters,
+                   pollInterval: configuration.pollInterval, host: Host(engine: self))
+    }
+
+    /// Executions hosted in this process right now.
+    public var hostedCount: Int { hosted.count }
+
+    let store: any WorkflowStore
+    let registry: WorkflowRegistry
+    let configuration: Configuration
+    let coder: PayloadCoder
+    let logger: Logger
+    let hosted = WaiterRegistry()
+    let resultWaiters = WaiterRegistry()
+    let pollNow = Waiter()
+    let launches: AsyncStream<Launch>
+    let launchContinuation: AsyncStream<Launch>.Continuation
+
+    struct Launch: Sendable {
+        var key: ExecutionKey
+        var record: ExecutionRecord?
+    }
+
+    /// Creates an engine.
+    /// - Parameters:
+    ///   - store: The durable store.
+    ///   - registry: The workflows this process runs.
+    ///   - configuration: Settings.
+    ///   - logger: Where the engine logs.
+    public init(store: any WorkflowStore, registry: WorkflowRegistry, configuration: Configuration = Configuration(),
+                logger: Logger) {
+        self.store = store
+        self.registry = registry
+        self.configuration = configuration
+        coder = PayloadCoder(maximumBytes: configuration.maximumPayloadBytes)
+        self.logger = logger
+        (launches, launchContinuation) = AsyncStream.makeStream(of: Launch.self)
+    }
+
+    public func run() async throws {
+        let token = store.addNotificationHandler { [hosted, resultWaiters, pollNow, launchContinuation] note in
+            switch note {
+            case .wake(let key):
+                if !hosted.signal(key) { launchContinuation.yield(Launch(key: key)) }
+            case .finished(let key):
+                resultWaiters.signal(key)
+            case .resumed:
+                pollNow.signal()
+                resultWaiters.signalAll()
+            }
+        }
+        defer { store.removeNotificationHandler(token) }
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { await self.pollLoop() }
+            for key in try await store.unfinishedExecutions() {
+                launchContinuation.yield(Launch(key: key))
+            }
+            logger.info("workflow engine started", metadata: ["roost.workflows": "\(registry.names)"])
+            for await launch in launches.cancelOnGracefulShutdown() {
+                group.addTask { await self.host(launch) }
+            }
+            group.cancelAll()
+        }
+        logger.info("workflow engine stopped")
+    }
+
+    /// Looks for missed wake-ups once per interval, and at once after notifications may have been lost.
+    private func pollLoop() async {
+        while !Task.isCancelled {
+            pollNow.reset()
+            await pollNow.wait(until: .now + configuration.pollInterval)
+            guard !Task.isCancelled else { return }
+            do {
+                for key in try await store.takeWakeUps() { wake(key) }
+            } catch {
+                logger.debug("wake-up poll failed", metadata: ["roost.error": "\(error)"])
+            }
+        }
+    }
+
+    /// Wakes a hosted execution, or hosts it if this process does not.
+    func wake(_ key: ExecutionKey) {
+        if !hosted.signal(key) { launchContinuation.yield(Launch(key: key)) }
+    }
+
+    /// Runs one execution until it finishes or stops; replays it after storage failures.
+    private func host(_ launch: Launch) async {
+        _ = await hosted.withExclusiveWaiter(for: launch.key) { waiter in
+            var record = launch.record
+            while !Task.isCancelled {
+                do {
+                    try await run(key: launch.key, fresh: record, waiter: waiter)
+                    return
+                } catch {
+                    logger.warning("execution run abandoned after a database failure; it will be replayed",
+                                   metadata: ["roost.execution.key": "\(launch.key)", "roost.error": "\(error)"])
+                    record = nil
+                    try? await Task.sleep(for: configuration.storageRetryDelay)
+                }
+            }
+        }
+    }
+
+    /// One run of an execution: claim (unless fresh), replay and continue the workflow, store its outcome.
+    /// - Throws: Storage errors, for the caller to retry.
+    private func run(key: ExecutionKey, fresh: ExecutionRecord?, waiter: Waiter) async throws {
+        let claimed: ClaimedExecution
+        if let fresh {
+            claimed = ClaimedExecution(record: fresh, journal: [])
+        } else {
+            guard let existing = try await store.claimExecution(key: key) else { return }
+            claimed = existing
+        }
+        let record = claimed.record
+        var logger = self.logger
+        logger[metadataKey: "roost.workflow"] = "\(record.workflow)"
+        logger[metadataKey: "roost.execution"] = "\(record.id)"
+        guard let workflow = try? registry.workflow(named: record.workflow) else {
+            logger.warning("execution of a workflow this process does not know is left for another runner")
+            return
+        }
+        let context = WorkflowContext(record: record, journal: claimed.journal, store: store, coder: coder,
+                                      waiter: waiter, logger: logger)
+        let result: Result<String, any Error>
+        do {
+            result = .success(try await workflow.run(record.input, context))
+        } catch {
+            result = .failure(error)
+        }
+        let outcome: ExecutionOutcome
+        switch context.stopReason {
+        case let reason? where reason.abandonsRun:
+            logger.debug("execution run stopped", metadata: ["roost.reason": "\(reason)"])
+            return
+        case .storage(let error)?:
+            throw error
+        case .nonDeterminism(let error)?:
+            outcome = .failed(FailureInfo(error, fallback: .nonDeterminism))
+        case _?:
+            return
+        case nil:
+            switch result {
+            case .success(let output):
+                if let divergence = context.unreplayedCalls() {
+                    outcome = .failed(FailureInfo(divergence, fallback: .nonDeterminism))
+                } else {
+                    outcome = .completed(output)
+                }
+            case .failure(let error):
+                if error is CancellationError, Task.isCancelled { return }
+                outcome = .failed(FailureInfo(error, fallback: .workflowFailed))
+            }
+        }
+        do {
+            try await store.finish(key: key, entries: context.unwritten(), outcome: outcome)
+            logger.debug("execution finished", metadata: ["roost.outcome": "\(outcome.status)"])
+        } catch is ExecutionNotWritable {
+            return
+        }
+        resultWaiters.signal(key)
+    }
+
+    /// The engine as the host of executions started and changed in its process.
+    struct Host: ExecutionHost {
+        let engine: WorkflowEngine
+
+        func launch(_ record: ExecutionRecord) {
+            engine.launchContinuation.yield(Launch(key: record.key, record: record))
+        }
+
+        func changed(_ key: ExecutionKey) {
+            engine.wake(key)
+        }
+    }
+}
+
+extension ExecutionOutcome {
+    var status: ExecutionStatus {
+        switch self {
+        case .completed: .completed
+        case .failed: .failed
+        }
+    }
+}

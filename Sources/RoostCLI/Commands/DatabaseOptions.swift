@@ -1,0 +1,78 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Roost
+import RoostClient
+import RoostExamples
+import RoostPostgres
+
+/// Options every command that talks to the database shares.
+struct DatabaseOptions: ParsableArguments {
+    @Option(name: .customLong("database-url"),
+            help: "PostgreSQL URL (default: $ROOST_DATABASE_URL, else $POSTGRES_HOST and friends).")
+    var databaseURL: String?
+
+    @Option(help: "Schema holding Roost's tables (default: $ROOST_SCHEMA, else 'roost').")
+    var schema: String?
+
+    @Flag(help: "Print JSON instead of text.")
+    var json = false
+
+    func storageConfiguration() throws -> StorageConfiguration {
+        var environment = ProcessInfo.processInfo.environment
+        if let schema { environment["ROOST_SCHEMA"] = schema }
+        return try StorageConfiguration.fromEnvironment(url: databaseURL, environment: environment)
+    }
+
+    /// Runs `body` with a client that checks names and payloads against the example workflows.
+    func withClient<Result: Sendable>(_ body: (RoostClient) async throws -> Result) async throws -> Result {
+        let configuration = try storageConfiguration()
+        return try await withRoostClient(configuration, registry: Examples.registry,
+                                         maximumPayloadBytes: try Settings.maximumPayloadBytes(),
+                                         logger: Settings.quietLogger, body)
+    }
+}
+
+/// Settings read from the environment.
+enum Settings {
+    static var quietLogger: Logger {
+        var logger = Logger(label: "roost")
+        logger.logLevel = .error
+        return logger
+    }
+
+    static func maximumPayloadBytes(
+        _ environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> Int {
+        guard let text = environment["ROOST_MAX_PAYLOAD_BYTES"] else { return 1 << 20 }
+        guard let value = Int(text), value > 0 else {
+            throw ValidationError("ROOST_MAX_PAYLOAD_BYTES '\(text)' must be a positive number of bytes")
+        }
+        return value
+    }
+}
+
+/// Runs a command body, printing any error as one line on stderr and exiting non-zero.
+func reportingErrors(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let error as ExitCode {
+        throw error
+    } catch let error as ValidationError {
+        throw error
+    } catch {
+        FileHandle.standardError.write(Data("roost: \(describe(error))\n".utf8))
+        throw ExitCode(1)
+    }
+}
+
+/// One line for an error: its code and message when it has them.
+func describe(_ error: any Error) -> String {
+    switch error {
+    case let error as WorkflowError: return "\(error.code): \(error.message)"
+    case let error as StorageError: return "\(error.code): \(error.message)"
+    default:
+        let text = String(reflecting: error).replacingOccurrences(of: "\n", with: " ")
+        return "error: \(text)"
+    }
+}

@@ -1,0 +1,59 @@
+import Foundation
+import Roost
+
+/// Printing for people and for scripts.
+enum Output {
+    /// Prints a JSON object with sorted keys; values that are JSON text are embedded as JSON.
+    static func printJSON(_ object: [String: Any]) {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys,
+                                                                                  .withoutEscapingSlashes])) ?? Data()
+        print(String(decoding: data, as: UTF8.self))
+    }
+
+    /// Parses stored JSON text for embedding.
+    static func embed(_ json: String?) -> Any {
+        guard let json, let value = try? JSONSerialization.jsonObject(with: Data(json.utf8),
+                                                                      options: [.fragmentsAllowed]) else {
+            return NSNull()
+        }
+        return value
+    }
+
+    static func error(_ failure: FailureInfo?) -> Any {
+        guard let failure else { return NSNull() }
+        return ["code": failure.code, "message": failure.message]
+    }
+
+    static func date(_ date: Date?) -> Any {
+        date.map { $0.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)) } ?? NSNull()
+    }
+
+    /// An execution as a JSON object.
+    static func record(_ record: ExecutionRecord) -> [String: Any] {
+        [
+            "workflow": record.workflow, "id": record.id, "status": record.status.rawValue,
+            "input": embed(record.input), "output": embed(record.output), "error": error(record.error),
+            "attempt": record.attempt, "createdAt": date(record.createdAt), "updatedAt": date(record.updatedAt),
+            "finishedAt": date(record.finishedAt),
+        ]
+    }
+
+    /// An execution's result: status with output or error.
+    static func result(_ record: ExecutionRecord) -> [String: Any] {
+        var object: [String: Any] = ["status": record.status.rawValue]
+        if record.status == .completed { object["output"] = embed(record.output) }
+        if let failure = record.error { object["error"] = error(failure) }
+        return object
+    }
+
+    /// Pads columns of a table for people.
+    static func table(_ header: [String], _ rows: [[String]]) -> String {
+        let all = [header] + rows
+        let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
+        return all.map { row in
+            row.enumerated().map { index, cell in
+                index == row.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ")
+        }.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,139 @@
+import ArgumentParser
+import Foundation
+import Roost
+import RoostClient
+
+/// `roost workflow …`: start, inspect, await and cancel executions.
+struct WorkflowCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "workflow", abstract: "Start, inspect, await and cancel workflow executions.",
+        subcommands: [Start.self, Result.self, Status.self, List.self, Cancel.self])
+
+    struct Start: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Start an execution (idempotent by id).")
+        @Argument(help: "The workflow's name.") var name: String
+        @Option(help: "The execution id, the idempotency key.") var id: String
+        @Option(help: "The input as JSON.") var input: String
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            try await reportingErrors {
+                let started = try await database.withClient { try await $0.start(workflow: name, id: id, input: input) }
+                if database.json {
+                    Output.printJSON(["workflow": name, "id": id, "created": started.created,
+                                      "status": started.record.status.rawValue])
+                } else {
+                    print(started.created ? "started \(name) \(id)"
+                          : "\(name) \(id) already exists (\(started.record.status)); nothing started")
+                }
+            }
+        }
+    }
+
+    struct Result: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show an execution's result, optionally waiting.")
+        @Argument(help: "The workflow's name.") var name: String
+        @Argument(help: "The execution id.") var id: String
+        @Flag(help: "Wait until the execution finishes.") var wait = false
+        @Option(help: "With --wait, give up after this many seconds.") var timeout: Double?
+        @OptionGroup var database: DatabaseOptions
+
+        func validate() throws {
+            if let timeout, !(timeout >= 0) { throw ValidationError("--timeout must be a number of seconds ≥ 0") }
+        }
+
+        func run() async throws {
+            try await reportingErrors {
+                let waitFor: Duration? = wait ? timeout.map { .milliseconds(Int64($0 * 1000)) } : .zero
+                let record = try await database.withClient {
+                    try await $0.result(workflow: name, id: id, timeout: waitFor)
+                }
+                if database.json {
+                    Output.printJSON(Output.result(record))
+                } else {
+                    switch record.status {
+                    case .completed: print("completed: \(record.output ?? "null")")
+                    case .failed, .cancelled: print("\(record.status): \(record.error?.description ?? "")")
+                    default: print("\(record.status)")
+                    }
+                }
+                if wait, !record.status.isTerminal {
+                    FileHandle.standardError.write(Data("roost: timed_out: \(name) \(id) is still \(record.status)\n".utf8))
+                    throw ExitCode(2)
+                }
+            }
+        }
+    }
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show an execution's status.")
+        @Argument(help: "The workflow's name.") var name: String
+        @Argument(help: "The execution id.") var id: String
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            try await reportingErrors {
+                let record = try await database.withClient { try await $0.status(workflow: name, id: id) }
+                if database.json {
+                    Output.printJSON(Output.record(record))
+                } else {
+                    print("\(record.workflow) \(record.id): \(record.status) (attempt \(record.attempt))")
+                    if let error = record.error { print("error: \(error)") }
+                    if let output = record.output { print("output: \(output)") }
+                }
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List executions, newest first.")
+        @Option(help: "Only this workflow.") var workflow: String?
+        @Option(help: "Only this status: \(ExecutionStatus.all.map(\.rawValue).joined(separator: ", ")).")
+        var status: String?
+        @Option(help: "At most this many.") var limit = 100
+        @OptionGroup var database: DatabaseOptions
+
+        func validate() throws {
+            if let status, ExecutionStatus(status) == nil {
+                throw ValidationError("unknown status '\(status)'; use one of "
+                                      + ExecutionStatus.all.map(\.rawValue).joined(separator: ", "))
+            }
+            if limit <= 0 { throw ValidationError("--limit must be positive") }
+        }
+
+        func run() async throws {
+            try await reportingErrors {
+                let filter = ExecutionFilter(workflow: workflow, status: status.flatMap(ExecutionStatus.init),
+                                             limit: limit)
+                let records = try await database.withClient { try await $0.list(filter) }
+                if database.json {
+                    Output.printJSON(["executions": records.map(Output.record)])
+                } else {
+                    print(Output.table(["WORKFLOW", "ID", "STATUS", "ATTEMPT", "CREATED"], records.map {
+                        [$0.workflow, $0.id, $0.status.rawValue, "\($0.attempt)",
+                         $0.createdAt.formatted(.iso8601)]
+                    }))
+                }
+            }
+        }
+    }
+
+    struct Cancel: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Cancel an unfinished execution.")
+        @Argument(help: "The workflow's name.") var name: String
+        @Argument(help: "The execution id.") var id: String
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            try await reportingErrors {
+                let outcome = try await database.withClient { try await $0.cancel(workflow: name, id: id) }
+                if database.json {
+                    Output.printJSON(["cancelled": outcome.cancelled, "status": outcome.status.rawValue])
+                } else {
+                    print(outcome.cancelled ? "cancelled \(name) \(id)"
+                          : "nothing cancelled: \(name) \(id) is already \(outcome.status)")
+                }
+            }
+        }
+    }
+}

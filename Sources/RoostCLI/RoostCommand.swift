@@ -1,0 +1,13 @@
+import ArgumentParser
+
+/// The `roost` command: runner, migrations, executions, deferreds and benchmarks.
+public struct RoostCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "roost",
+        abstract: "Durable workflows on PostgreSQL.",
+        subcommands: [RunnerCommand.self, MigrateCommand.self, WorkflowCommand.self, DeferredCommand.self,
+                      BenchCommand.self]
+    )
+
+    public init() {}
+}

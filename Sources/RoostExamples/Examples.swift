@@ -1,0 +1,44 @@
+import PostgresNIO
+import Roost
+import RoostPostgres
+
+/// The example workflows the demo, the docs and the tests run: `Order`, `Approval`, `Reminder` and `Pipeline`.
+///
+/// Every activity inserts one row `(execution_id, step)` into `example_effects` inside its transaction, so that
+/// "each effect exactly once" can be checked with SQL.
+public enum Examples {
+    /// Registers every example workflow.
+    public static func register(into registry: inout WorkflowRegistry) {
+        registry.register(Order())
+        registry.register(Approval())
+        registry.register(Reminder())
+        registry.register(Pipeline())
+    }
+
+    /// A registry holding the example workflows.
+    public static var registry: WorkflowRegistry {
+        var registry = WorkflowRegistry()
+        register(into: &registry)
+        return registry
+    }
+
+    /// Creates the `example_effects` table in the storage's schema if it does not exist.
+    public static func prepare(_ storage: PostgresStorage) async throws {
+        let schema = "\"\(storage.configuration.schema)\""
+        try await storage.client.query("""
+            CREATE TABLE IF NOT EXISTS \(unescaped: schema).example_effects (
+                execution_id text NOT NULL,
+                step text NOT NULL,
+                recorded_at timestamptz NOT NULL DEFAULT now()
+            )
+            """)
+    }
+
+    /// Records an activity's effect in its transaction.
+    static func effect(_ transaction: ActivityTransaction, step: String) async throws {
+        try await transaction.query("""
+            INSERT INTO example_effects (execution_id, step)
+            VALUES (\(transaction.context.executionId), \(step))
+            """)
+    }
+}

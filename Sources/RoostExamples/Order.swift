@@ -1,0 +1,37 @@
+import Roost
+
+/// Reserves, charges and confirms an order: three activities.
+///
+/// Input `{"orderId": String, "amount": Int}`; output `{"orderId": String, "status": "confirmed"}`.
+public struct Order: Workflow {
+    /// The order to process.
+    public struct Input: Codable, Sendable {
+        /// The order's id.
+        public var orderId: String
+        /// The amount to charge.
+        public var amount: Int
+        /// Creates an input.
+        public init(orderId: String, amount: Int) {
+            self.orderId = orderId
+            self.amount = amount
+        }
+    }
+
+    /// The confirmed order.
+    public struct Output: Codable, Sendable, Equatable {
+        /// The order's id.
+        public var orderId: String
+        /// Always `confirmed`.
+        public var status: String
+    }
+
+    /// Creates the workflow.
+    public init() {}
+
+    public func run(_ input: Input, context: WorkflowContext) async throws -> Output {
+        for step in ["reserve", "charge", "confirm"] {
+            try await context.activity(step) { tx in try await Examples.effect(tx, step: step) }
+        }
+        return Output(orderId: input.orderId, status: "confirmed")
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Roost's versioned schema migrations. Each runs once per schema, in its own transaction, in version order.
+///
+/// `{schema}` in the SQL stands for the configured schema's quoted name.
+public enum Migrations {
+    /// One migration.
+    public struct Migration: Sendable {
+        /// The version; migrations run in ascending order.
+        public var version: Int
+        /// A short name.
+        public var name: String
+        /// The SQL, with `{schema}` for the schema.
+        public var sql: String
+    }
+
+    /// Every migration, in version order.
+    public static let all: [Migration] = [
+        Migration(version: 1, name: "executions, journal and deferreds", sql: """
+            CREATE TABLE {schema}.executions (
+                key bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                workflow text NOT NULL,
+                id text NOT NULL,
+                status text NOT NULL
+                    CHECK (status IN ('pending', 'running', 'waiting', 'completed', 'failed', 'cancelled')),
+                input jsonb NOT NULL,
+                output jsonb,
+                error jsonb,
+                attempt integer NOT NULL DEFAULT 0,
+                wake_pending boolean NOT NULL DEFAULT false,
+                watched boolean NOT NULL DEFAULT false,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                updated_at timestamptz NOT NULL DEFAULT now(),
+                finished_at timestamptz,
+                UNIQUE (workflow, id)
+            );
+            CREATE INDEX executions_unfinished ON {schema}.executions (key)
+                WHERE status IN ('pending', 'running', 'waiting');
+            CREATE INDEX executions_wake_pending ON {schema}.executions (key) WHERE wake_pending;
+            CREATE INDEX executions_by_status ON {schema}.executions (status, key);
+
+            CREATE TABLE {schema}.journal (
+                execution bigint NOT NULL,
+                position integer NOT NULL,
+                kind text NOT NULL,
+                name text NOT NULL,
+                state text NOT NULL CHECK (state IN ('completed', 'failed', 'waiting', 'retrying')),
+                attempts integer NOT NULL DEFAULT 0,
+                result jsonb,
+                error jsonb,
+                due_at timestamptz,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                updated_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (execution, position)
+            );
+
+            CREATE TABLE {schema}.deferreds (
+                execution bigint NOT NULL,
+                name text NOT NULL,
+                value jsonb NOT NULL,
+                resolved_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (execution, name)
+            );
+            """),
+    ]
+
+    /// Applies every migration the schema lacks, under a session advisory lock so that processes starting at once
+    /// apply each migration exactly once.
+    /// - Returns: The versions applied by this call.
+    /// - Throws: ``StorageError`` `migration_failed` if a migration fails or the schema is newer than this build.
+    @discardableResult
+    static func apply(on client: PostgresClient, schema: String, logger: Logger) async throws -> [Int] {
+        let quoted = "\"\(schema)\""
+        let lockKey = "roost.migrations.\(schema)"
+        return try await client.withConnection { connection in
+            try await connection.query("SELECT pg_advisory_lock(hashtext(\(lockKey)))", logger: logger)
+            do {
+                let applied = try await applyLocked(on: connection, quoted: quoted, logger: logger)
+                try await connection.query("SELECT pg_advisory_unlock(hashtext(\(lockKey)))", logger: logger)
+                return applied
+            } catch {
+                _ = try? await connection.query("SELECT pg_advisory_unlock(hashtext(\(lockKey)))", logger: logger)
+                throw error
+            }
+        }
+    }
+
+    private static func applyLocked(on connection: PostgresConnection, quoted: String,
+                                    logger: Logger) async throws -> [Int] {
+        try await connection.query("CREATE SCHEMA IF NOT EXISTS \(unescaped: quoted)", logger: logger)
+        try await connection.query("""
+            CREATE TABLE IF NOT EXISTS \(unescaped: quoted).schema_migrations (
+                version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())
+            """, logger: logger)
+        var current = 0
+        for try await version in try await connection.query(
+            "SELECT coalesce(max(version), 0) FROM \(unescaped: quoted).schema_migrations", logger: logger
+        ).decode(Int.self) {
+            current = version
+        }
+        let latest = all.last?.version ?? 0
+        guard current <= latest else {
+            throw StorageError(.migrationFailed,
+                               "schema \(quoted) is at version \(current), newer than this build's \(latest): "
+                               + "run a newer roost")
+        }
+        var applied: [Int] = []
+        for migration in all where migration.version > current {
+            let sql = migration.sql.replacingOccurrences(of: "{schema}", with: quoted)
+            do {
+                try await connection.query("BEGIN", logger: logger)
+                for statement in sql.components(separatedBy: ";\n") where !statement.allSatisfy(\.isWhitespace) {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+                try await connection.query("""
+                    INSERT INTO \(unescaped: quoted).schema_migrations (version, name)
+                    VALUES (\(migration.version), \(migration.name))
+                    """, logger: logger)
+                try await connection.query("COMMIT", logger: logger)
+            } catch {
+                _ = try? await connection.query("ROLLBACK", logger: logger)
+                throw StorageError(.migrationFailed,
+                                   "migration \(migration.version) (\(migration.name)) failed: "
+                                   + "\(String(reflecting: error))", cause: error)
+            }
+            logger.info("applied migration", metadata: ["roost.migration": "\(migration.version)"])
+            applied.append(migration.version)
+        }
+        return applied
+    }
+}

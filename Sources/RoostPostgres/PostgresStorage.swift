@@ -1,0 +1,88 @@
+import Logging
+import PostgresNIO
+import Roost
+import ServiceLifecycle
+import Synchronization
+
+/// Roost's PostgreSQL storage: the one connection pool and schema every query goes through, the migrations, and
+/// the listener that turns `NOTIFY` into ``StoreNotification``s.
+///
+/// Run it as a `Service`, or scope it with ``withPostgresStorage(_:logger:_:)``; queries hang unless it runs.
+public final class PostgresStorage: Service, Sendable {
+    /// The configuration it was made with.
+    public let configuration: StorageConfiguration
+    /// The connection pool. Every query of the process goes through it.
+    public let client: PostgresClient
+    /// The workflow store on this storage.
+    public let store: PostgresWorkflowStore
+    let logger: Logger
+
+    /// Creates the storage; nothing connects until ``run()``.
+    public init(configuration: StorageConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        client = PostgresClient(configuration: configuration.clientConfiguration, backgroundLogger: logger)
+        store = PostgresWorkflowStore(client: client, schema: configuration.schema, logger: logger)
+    }
+
+    /// Runs the connection pool and, if enabled, the notification listener until cancelled.
+    public func run() async {
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.client.run() }
+            if configuration.notifications {
+                group.addTask { await self.listen() }
+            }
+        }
+    }
+
+    /// Applies pending migrations (safe when many processes start at once).
+    /// - Returns: The versions applied.
+    @discardableResult
+    public func migrate() async throws -> [Int] {
+        try await Migrations.apply(on: client, schema: configuration.schema, logger: logger)
+    }
+
+    /// Listens on the schema's channel on one pinned connection, re-listening after a drop; every (re)start is
+    /// announced as ``StoreNotification/resumed`` so that waiters re-check what they may have missed.
+    private func listen() async {
+        var delay = Duration.milliseconds(100)
+        while !Task.isCancelled {
+            do {
+                try await client.withConnection { connection in
+                    try await connection.listen(on: store.channel) { notifications in
+                        store.deliver(.resumed)
+                        delay = .milliseconds(100)
+                        for try await notification in notifications {
+                            if let note = PostgresWorkflowStore.parse(notification.payload) { store.deliver(note) }
+                        }
+                    }
+                }
+            } catch {
+                if Task.isCancelled { return }
+                logger.debug("notification listener lost its connection", metadata: ["roost.error": "\(error)"])
+            }
+            try? await Task.sleep(for: delay)
+            delay = min(delay * 2, .seconds(2))
+        }
+    }
+}
+
+/// Runs `body` with a running storage, stopping it afterwards.
+/// - Parameters:
+///   - configuration: Where to connect.
+///   - logger: The logger.
+///   - migrate: Whether to apply pending migrations first. Defaults to true.
+///   - body: The work.
+/// - Returns: The body's result.
+public func withPostgresStorage<Result: Sendable>(
+    _ configuration: StorageConfiguration, logger: Logger, migrate: Bool = true,
+    _ body: (PostgresStorage) async throws -> Result
+) async throws -> Result {
+    let storage = PostgresStorage(configuration: configuration, logger: logger)
+    return try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { await storage.run() }
+        defer { group.cancelAll() }
+        if migrate { try await storage.migrate() }
+        return try await body(storage)
+    }
+}

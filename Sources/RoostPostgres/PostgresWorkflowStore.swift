@@ -1,0 +1,273 @@
+import Foundation
+import Logging
+import PostgresNIO
+import Roost
+import Synchronization
+
+/// The ``WorkflowStore`` on PostgreSQL: executions, journal and deferreds in the configured schema.
+///
+/// Every write on behalf of an execution is guarded in the same statement by the execution still being running or
+/// waiting; resolves, cancels and client starts flag the execution for the batched wake-up poll and `NOTIFY` the
+/// schema's channel.
+public final class PostgresWorkflowStore: WorkflowStore {
+    let client: PostgresClient
+    let schema: String
+    let logger: Logger
+    /// The `LISTEN`/`NOTIFY` channel: one per schema.
+    let channel: String
+    private let handlers = Mutex<(next: Int, table: [Int: @Sendable (StoreNotification) -> Void])>((0, [:]))
+
+    init(client: PostgresClient, schema: String, logger: Logger) {
+        self.client = client
+        self.schema = "\"\(schema)\""
+        self.logger = logger
+        channel = "\(schema)_events"
+    }
+
+    // MARK: Notifications
+
+    public func addNotificationHandler(_ handler: @escaping @Sendable (StoreNotification) -> Void) -> Int {
+        handlers.withLock { state in
+            state.next += 1
+            state.table[state.next] = handler
+            return state.next
+        }
+    }
+
+    public func removeNotificationHandler(_ token: Int) {
+        handlers.withLock { _ = $0.table.removeValue(forKey: token) }
+    }
+
+    func deliver(_ note: StoreNotification) {
+        for handler in handlers.withLock({ Array($0.table.values) }) { handler(note) }
+    }
+
+    static func parse(_ payload: String) -> StoreNotification? {
+        guard let kind = payload.first, let key = ExecutionKey(payload.dropFirst()) else { return nil }
+        switch kind {
+        case "w": return .wake(key)
+        case "f": return .finished(key)
+        default: return nil
+        }
+    }
+
+    // MARK: Reading
+
+    static let recordColumns = """
+        key, workflow, id, status, input::text, output::text, error::text, attempt, created_at, updated_at, finished_at
+        """
+
+    public func execution(workflow: String, id: String) async throws -> ExecutionRecord? {
+        try await records("""
+            SELECT \(unescaped: Self.recordColumns) FROM \(unescaped: schema).executions
+            WHERE workflow = \(workflow) AND id = \(id)
+            """).first
+    }
+
+    public func execution(key: ExecutionKey) async throws -> ExecutionRecord? {
+        try await records("""
+            SELECT \(unescaped: Self.recordColumns) FROM \(unescaped: schema).executions WHERE key = \(key)
+            """).first
+    }
+
+    public func listExecutions(_ filter: ExecutionFilter) async throws -> [ExecutionRecord] {
+        try await records("""
+            SELECT \(unescaped: Self.recordColumns) FROM \(unescaped: schema).executions
+            WHERE (\(filter.workflow)::text IS NULL OR workflow = \(filter.workflow))
+              AND (\(filter.status?.rawValue)::text IS NULL OR status = \(filter.status?.rawValue))
+            ORDER BY key DESC LIMIT \(filter.limit)
+            """)
+    }
+
+    public func journal(key: ExecutionKey) async throws -> [JournalEntry] {
+        try await journal(key: key, on: nil)
+    }
+
+    public func unfinishedExecutions() async throws -> [ExecutionKey] {
+        try await collect("""
+            SELECT key FROM \(unescaped: schema).executions
+            WHERE status IN ('pending', 'running', 'waiting') ORDER BY key
+            """, as: ExecutionKey.self)
+    }
+
+    public func waitState(key: ExecutionKey, deferred: String?) async throws -> WaitState {
+        let rows = try await client.query("""
+            SELECT e.status, d.value::text FROM \(unescaped: schema).executions e
+            LEFT JOIN \(unescaped: schema).deferreds d ON d.execution = e.key AND d.name = \(deferred)
+            WHERE e.key = \(key)
+            """, logger: logger)
+        for try await (status, value) in rows.decode((String, String?).self) {
+            return WaitState(status: ExecutionStatus(status), value: value)
+        }
+        return WaitState(status: nil, value: nil)
+    }
+
+    // MARK: Starting and hosting
+
+    public func insertExecution(_ execution: NewExecution) async throws -> InsertOutcome {
+        let pending = execution.status == .pending
+        let inserted = try await payloadErrors {
+            try await records("""
+                WITH inserted AS (
+                    INSERT INTO \(unescaped: schema).executions (workflow, id, status, input, attempt, wake_pending)
+                    VALUES (\(execution.workflow), \(execution.id), \(execution.status.rawValue),
+                            \(execution.input)::jsonb, \(pending ? 0 : 1), \(pending))
+                    ON CONFLICT (workflow, id) DO NOTHING
+                    RETURNING \(unescaped: Self.recordColumns)
+                ), notified AS (
+                    SELECT pg_notify(\(channel), 'w' || key) FROM inserted WHERE \(pending)
+                )
+                SELECT inserted.* FROM inserted LEFT JOIN (SELECT count(*) FROM notified) n ON true
+                """)
+        }
+        if let record = inserted.first { return .inserted(record) }
+        let rows = try await client.query("""
+            SELECT \(unescaped: Self.recordColumns), input = \(execution.input)::jsonb
+            FROM \(unescaped: schema).executions WHERE workflow = \(execution.workflow) AND id = \(execution.id)
+            """, logger: logger)
+        for try await row in rows {
+            let sameInput = try row.makeRandomAccess()[11].decode(Bool.self, context: .default)
+            return .existing(try Self.record(row), sameInput: sameInput)
+        }
+        throw WorkflowError(.notAllowed, "execution '\(execution.id)' of \(execution.workflow) vanished while starting")
+    }
+
+    public func claimExecution(key: ExecutionKey) async throws -> ClaimedExecution? {
+        try await client.withConnection { connection in
+            let claimed = try await records("""
+                UPDATE \(unescaped: schema).executions
+                SET status = CASE WHEN status = 'pending' THEN 'running' ELSE status END,
+                    attempt = attempt + 1, updated_at = now()
+                WHERE key = \(key) AND status IN ('pending', 'running', 'waiting')
+                RETURNING \(unescaped: Self.recordColumns)
+                """, on: connection)
+            guard let record = claimed.first else { return nil }
+            return ClaimedExecution(record: record, journal: try await journal(key: key, on: connection))
+        }
+    }
+
+    public func takeWakeUps() async throws -> [ExecutionKey] {
+        try await collect("""
+            UPDATE \(unescaped: schema).executions SET wake_pending = false WHERE wake_pending RETURNING key
+            """, as: ExecutionKey.self)
+    }
+
+    public func watchCompletion(key: ExecutionKey) async throws {
+        try await client.query("""
+            UPDATE \(unescaped: schema).executions SET watched = true WHERE key = \(key) AND NOT watched
+            """, logger: logger)
+    }
+
+    // MARK: Guarded writes
+
+    public func record(key: ExecutionKey, entries: [JournalEntry], status: ExecutionStatus) async throws {
+        try await client.withConnection { connection in
+            try await guardedWrite(key: key, entries: entries, status: status, on: connection)
+        }
+    }
+
+    public func runActivity(key: ExecutionKey, entries: [JournalEntry], context: ActivityContext,
+                            body: (ActivityTransaction) async throws -> JournalEntry) async throws {
+        try await client.withConnection { connection in
+            try await connection.query("BEGIN", logger: logger)
+            let completed: JournalEntry
+            do {
+                completed = try await body(ActivityTransaction(context: context, handle: connection))
+            } catch {
+                _ = try? await connection.query("ROLLBACK", logger: logger)
+                if connection.isClosed || error is CancellationError { throw error }
+                throw ActivityBodyError(error)
+            }
+            do {
+                try await guardedWrite(key: key, entries: entries + [completed], status: .running, on: connection)
+                try await connection.query("COMMIT", logger: logger)
+            } catch {
+                _ = try? await connection.query("ROLLBACK", logger: logger)
+                throw error
+            }
+        }
+    }
+
+    public func finish(key: ExecutionKey, entries: [JournalEntry], outcome: ExecutionOutcome) async throws {
+        let (status, output, error): (String, String?, String?)
+        switch outcome {
+        case .completed(let json): (status, output, error) = ("completed", json, nil)
+        case .failed(let failure): (status, output, error) = ("failed", nil, try Self.json(failure))
+        }
+        let query: PostgresQuery = """
+            WITH guard AS (
+                UPDATE \(unescaped: schema).executions
+                SET status = \(status), output = \(output)::jsonb, error = \(error)::jsonb,
+                    updated_at = now(), finished_at = now()
+                WHERE key = \(key) AND status IN ('running', 'waiting')
+                RETURNING key, watched
+            ), written AS (
+                \(unescaped: journalUpsert)
+            ), notified AS (
+                SELECT pg_notify(\(channel), 'f' || key) FROM guard WHERE watched
+            )
+            SELECT (SELECT count(*) FROM guard), (SELECT count(*) FROM written), (SELECT count(*) FROM notified)
+            """
+        let rows = try await client.query(query.bindingEntries(try Self.json(entries)), logger: logger)
+        try await expectGuard(rows, key: key)
+    }
+
+    // MARK: Changes from outside
+
+    public func cancelExecution(workflow: String, id: String) async throws -> CancelOutcome {
+        let error = try Self.json(FailureInfo(code: WorkflowError.Code.cancelled.rawValue,
+                                              message: "execution '\(id)' was cancelled"))
+        let rows = try await client.query("""
+            WITH target AS (
+                SELECT key FROM \(unescaped: schema).executions WHERE workflow = \(workflow) AND id = \(id)
+            ), cancelled AS (
+                UPDATE \(unescaped: schema).executions e
+                SET status = 'cancelled', error = \(error)::jsonb, updated_at = now(), finished_at = now(),
+                    wake_pending = true
+                FROM target WHERE e.key = target.key AND e.status IN ('pending', 'running', 'waiting')
+                RETURNING e.key, e.watched
+            ), notified AS (
+                SELECT pg_notify(\(channel), 'w' || key) FROM cancelled
+                UNION ALL SELECT pg_notify(\(channel), 'f' || key) FROM cancelled WHERE watched
+            )
+            SELECT target.key, (SELECT count(*) FROM cancelled), (SELECT count(*) FROM notified) FROM target
+            """, logger: logger)
+        for try await (key, cancelled, _) in rows.decode((ExecutionKey, Int, Int).self) {
+            if cancelled > 0 { return CancelOutcome(cancelled: true, status: .cancelled, key: key) }
+            let current = try await execution(key: key)?.status ?? .cancelled
+            return CancelOutcome(cancelled: false, status: current, key: key)
+        }
+        throw WorkflowError(.unknownExecution, "no execution '\(id)' of workflow '\(workflow)'")
+    }
+
+    public func resolveDeferred(workflow: String, id: String, name: String, value: String) async throws
+        -> ResolveOutcome {
+        let rows = try await payloadErrors {
+            try await client.query("""
+                WITH target AS (
+                    SELECT key FROM \(unescaped: schema).executions WHERE workflow = \(workflow) AND id = \(id)
+                ), inserted AS (
+                    INSERT INTO \(unescaped: schema).deferreds (execution, name, value)
+                    SELECT key, \(name), \(value)::jsonb FROM target
+                    ON CONFLICT (execution, name) DO NOTHING
+                    RETURNING execution
+                ), flagged AS (
+                    UPDATE \(unescaped: schema).executions e SET wake_pending = true
+                    FROM inserted WHERE e.key = inserted.execution AND e.status IN ('pending', 'running', 'waiting')
+                    RETURNING e.key
+                ), notified AS (
+                    SELECT pg_notify(\(channel), 'w' || key) FROM flagged
+                )
+                SELECT target.key, (SELECT count(*) FROM inserted), (SELECT count(*) FROM notified) FROM target
+                """, logger: logger)
+        }
+        for try await (key, inserted, _) in rows.decode((ExecutionKey, Int, Int).self) {
+            if inserted > 0 { return ResolveOutcome(resolved: true, value: value, key: key) }
+            let stored = try await collect("""
+                SELECT value::text FROM \(unescaped: schema).deferreds WHERE execution = \(key) AND name = \(name)
+                """, as: String.self)
+            return ResolveOutcome(resolved: false, value: stored.first ?? value, key: key)
+        }
+        throw WorkflowError(.unknownExecution, "no execution '\(id)' of workflow '\(workflow)'")
+    }
+}

@@ -1,0 +1,38 @@
+/// An error from the storage layer: configuration, migrations, or the database.
+public struct StorageError: Error, Sendable, CustomStringConvertible {
+    /// A stable, extensible classification of a ``StorageError``.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        /// The code's stable text.
+        public let rawValue: String
+        /// Creates a code.
+        public init(_ rawValue: String) { self.rawValue = rawValue }
+        public var description: String { rawValue }
+
+        /// The configuration is invalid.
+        public static let invalidConfiguration = Code("invalid_configuration")
+        /// A migration failed, or the database's schema is newer than this build.
+        public static let migrationFailed = Code("migration_failed")
+    }
+
+    /// What kind of error this is.
+    public var code: Code
+    /// What happened, to what, and what to do.
+    public var message: String
+    /// The underlying error, if any.
+    public var cause: (any Error)?
+    /// Where the error was raised.
+    public var file: String
+    /// Where the error was raised.
+    public var line: Int
+
+    /// Creates an error.
+    public init(_ code: Code, _ message: String, cause: (any Error)? = nil, file: String = #fileID, line: Int = #line) {
+        self.code = code
+        self.message = message
+        self.cause = cause
+        self.file = file
+        self.line = line
+    }
+
+    public var description: String { "\(code): \(message)" }
+}

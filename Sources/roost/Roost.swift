@@ -1,0 +1,10 @@
+import ArgumentParser
+import RoostCLI
+
+/// The `roost` executable.
+@main
+enum Roost {
+    static func main() async {
+        await RoostCommand.main()
+    }
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The whole test suite: provisions PostgreSQL (scripts/postgres.sh, or the server at ROOST_DATABASE_URL),
+# builds, and runs every test target. Fails if a test fails or if no test ran.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+export ROOST_DATABASE_URL="${ROOST_DATABASE_URL:-$(scripts/postgres.sh start)}"
+echo "database: $ROOST_DATABASE_URL"
+
+swift build --build-tests
+export ROOST_BINARY="$(swift build --show-bin-path)/roost"
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+swift test --skip-build --parallel --num-workers 1 "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+if [[ $status -ne 0 ]]; then exit "$status"; fi
+if ! grep -Eq 'Test run with [1-9][0-9]* tests? (in [0-9]+ suites? )?passed' "$log"; then
+    echo "test.sh: no test ran" >&2
+    exit 1
+fi
