@@ -23,6 +23,11 @@ public struct Order: Workflow {
         public var orderId: String
         /// Always `confirmed`.
         public var status: String
+        /// Creates an output.
+        public init(orderId: String, status: String) {
+            self.orderId = orderId
+            self.status = status
+        }
     }
 
     /// Creates the workflow.

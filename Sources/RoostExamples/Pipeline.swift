@@ -22,6 +22,8 @@ public struct Pipeline: Workflow {
     public struct Output: Codable, Sendable, Equatable {
         /// The number of steps.
         public var steps: Int
+        /// Creates an output.
+        public init(steps: Int) { self.steps = steps }
     }
 
     /// Creates the workflow.

@@ -21,7 +21,11 @@ public final class PostgresStorage: Service, Sendable {
     public init(configuration: StorageConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
-        client = PostgresClient(configuration: configuration.clientConfiguration, backgroundLogger: logger)
+        // The pool's own warnings (a lease requested a moment before `run()` starts) reach callers as errors when
+        // they matter; keep them out of the process's log.
+        var poolLogger = logger
+        poolLogger.logLevel = max(logger.logLevel, .error)
+        client = PostgresClient(configuration: configuration.clientConfiguration, backgroundLogger: poolLogger)
         store = PostgresWorkflowStore(client: client, schema: configuration.schema, logger: logger)
     }
 

@@ -15,7 +15,8 @@ extension PostgresWorkflowStore {
             due_at timestamptz)
         ON CONFLICT (execution, position) DO UPDATE
         SET state = excluded.state, attempts = excluded.attempts, result = excluded.result,
-            error = excluded.error, due_at = excluded.due_at, updated_at = now()
+            error = excluded.error, updated_at = now(),
+            due_at = CASE WHEN j.kind IN ('sleep', 'deferred') THEN j.due_at ELSE excluded.due_at END
         WHERE j.state NOT IN ('completed', 'failed')
         RETURNING 1
         """
@@ -105,7 +106,7 @@ extension PostgresWorkflowStore {
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.dateEncodingStrategy = .custom { date, encoder in
             var container = encoder.singleValueContainer()
-            try container.encode(date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)))
+            try container.encode(Timestamp.format(date))
         }
         return encoder
     }()

@@ -77,7 +77,7 @@ public struct PayloadCoder: Sendable {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .custom { date, encoder in
             var container = encoder.singleValueContainer()
-            try container.encode(date.formatted(Self.iso8601))
+            try container.encode(Timestamp.format(date))
         }
         return encoder
     }()
@@ -87,15 +87,12 @@ public struct PayloadCoder: Sendable {
         decoder.dateDecodingStrategy = .custom { decoder in
             let container = try decoder.singleValueContainer()
             let text = try container.decode(String.self)
-            if let date = try? Self.iso8601.parse(text) { return date }
-            if let date = try? Date.ISO8601FormatStyle().parse(text) { return date }
+            if let date = Timestamp.parse(text) { return date }
             throw DecodingError.dataCorruptedError(in: container,
                                                    debugDescription: "'\(text)' is not an ISO-8601 date")
         }
         return decoder
     }()
-
-    static let iso8601 = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
 
     static func explain(_ error: any Error) -> String {
         guard let error = error as? DecodingError else {

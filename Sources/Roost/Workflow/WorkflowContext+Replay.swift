@@ -61,6 +61,7 @@ extension WorkflowContext {
     /// Suspends until woken or `deadline`, then stops the run if the process is shutting down.
     func suspend(until deadline: Date?) async throws {
         let instant = deadline.map { ContinuousClock.now + .seconds(max(0, $0.timeIntervalSinceNow)) }
+        onSuspend()
         await waiter.wait(until: instant)
         if Task.isCancelled { try stop(.shutdown) }
     }

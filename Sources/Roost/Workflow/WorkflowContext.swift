@@ -22,9 +22,10 @@ public final class WorkflowContext: Sendable {
     let store: any WorkflowStore
     let waiter: Waiter
     let state: Mutex<ReplayState>
+    let onSuspend: @Sendable () -> Void
 
     init(record: ExecutionRecord, journal: [JournalEntry], store: any WorkflowStore, coder: PayloadCoder,
-         waiter: Waiter, logger: Logger) {
+         waiter: Waiter, logger: Logger, onSuspend: @escaping @Sendable () -> Void) {
         executionId = record.id
         workflowName = record.workflow
         attempt = record.attempt
@@ -33,6 +34,7 @@ public final class WorkflowContext: Sendable {
         self.coder = coder
         self.waiter = waiter
         self.logger = logger
+        self.onSuspend = onSuspend
         state = Mutex(ReplayState(journal: journal))
     }
 
@@ -87,12 +89,12 @@ public final class WorkflowContext: Sendable {
                 let error = FailureInfo(failure.underlying, fallback: .activityFailed)
                 logger.debug("activity attempt failed", metadata: ["roost.activity": "\(name)",
                                                                    "roost.attempt": "\(attempts)"])
+                let due = Timestamp.rounded(Date().addingTimeInterval(retry.backoff(after: attempts).seconds))
                 if attempts >= retry.maximumAttempts {
                     try await write([JournalEntry(position: position, kind: .activity, name: name, state: .failed,
                                                   attempts: attempts, error: error)], status: .running)
                     throw ActivityFailure(activity: name, attempts: attempts, lastError: error)
                 }
-                let due = Date().addingTimeInterval(retry.backoff(after: attempts).seconds)
                 waiter.reset()
                 try await write([JournalEntry(position: position, kind: .activity, name: name, state: .retrying,
                                               attempts: attempts, error: error, dueAt: due)], status: .waiting)
@@ -133,7 +135,7 @@ public final class WorkflowContext: Sendable {
         if let recorded, let recordedDue = recorded.dueAt {
             dueAt = recordedDue
         } else {
-            dueAt = due()
+            dueAt = Timestamp.rounded(due())
             waiter.reset()
             try await write([JournalEntry(position: position, kind: .sleep, name: name, state: .waiting,
                                           dueAt: dueAt)], status: .waiting)
@@ -163,7 +165,7 @@ public final class WorkflowContext: Sendable {
         }
         var deadline = recorded?.dueAt
         if recorded == nil {
-            deadline = timeout.map { Date().addingTimeInterval($0.seconds) }
+            deadline = timeout.map { Timestamp.rounded(Date().addingTimeInterval($0.seconds)) }
             waiter.reset()
             try await write([JournalEntry(position: position, kind: .deferred, name: deferred.name, state: .waiting,
                                           dueAt: deadline)], status: .waiting)
@@ -180,7 +182,7 @@ public final class WorkflowContext: Sendable {
             }
             if let deadline, deadline <= Date() {
                 let error = WorkflowError(.timedOut, "deferred '\(deferred.name)' of execution '\(executionId)' "
-                                          + "was not resolved by \(deadline.formatted(PayloadCoder.iso8601))")
+                                          + "was not resolved by \(Timestamp.format(deadline))")
                 try await write([JournalEntry(position: position, kind: .deferred, name: deferred.name,
                                               state: .completed,
                                               error: FailureInfo(code: error.code.rawValue, message: error.message),
@@ -215,11 +217,11 @@ public final class WorkflowContext: Sendable {
         if let recorded, let result = recorded.result {
             return try coder.decode(Value.self, from: result, what: "recorded \(kind)")
         }
-        let value = make()
-        let entry = JournalEntry(position: position, kind: kind, name: name, state: .completed,
-                                 result: try coder.encode(value, what: "\(kind)"))
+        let result = try coder.encode(make(), what: "\(kind)")
+        let entry = JournalEntry(position: position, kind: kind, name: name, state: .completed, result: result)
         state.withLock { $0.unwritten.append(entry) }
-        return value
+        // Return what a replay will decode, so the first run and every replay see the same value.
+        return try coder.decode(Value.self, from: result, what: "recorded \(kind)")
     }
 }
 

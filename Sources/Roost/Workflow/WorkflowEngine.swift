@@ -40,6 +40,7 @@ public final class WorkflowEngine: Service, Sendable {
     let hosted = WaiterRegistry()
     let resultWaiters = WaiterRegistry()
     let pollNow = Waiter()
+    let observers = Mutex(Observers())
     let launches: AsyncStream<Launch>
     let launchContinuation: AsyncStream<Launch>.Continuation
 
@@ -119,6 +120,7 @@ public final class WorkflowEngine: Service, Sendable {
                     try await run(key: launch.key, fresh: record, waiter: waiter)
                     return
                 } catch {
+                    if Task.isCancelled { return }
                     logger.warning("execution run abandoned after a database failure; it will be replayed",
                                    metadata: ["roost.execution.key": "\(launch.key)", "roost.error": "\(error)"])
                     record = nil
@@ -147,7 +149,7 @@ public final class WorkflowEngine: Service, Sendable {
             return
         }
         let context = WorkflowContext(record: record, journal: claimed.journal, store: store, coder: coder,
-                                      waiter: waiter, logger: logger)
+                                      waiter: waiter, logger: logger) { [weak self] in self?.emit(.suspended(key)) }
         let result: Result<String, any Error>
         do {
             result = .success(try await workflow.run(record.input, context))
@@ -158,12 +160,14 @@ public final class WorkflowEngine: Service, Sendable {
         switch context.stopReason {
         case let reason? where reason.abandonsRun:
             logger.debug("execution run stopped", metadata: ["roost.reason": "\(reason)"])
+            emit(.stopped(key))
             return
         case .storage(let error)?:
             throw error
         case .nonDeterminism(let error)?:
             outcome = .failed(FailureInfo(error, fallback: .nonDeterminism))
         case _?:
+            emit(.stopped(key))
             return
         case nil:
             switch result {
@@ -174,7 +178,10 @@ public final class WorkflowEngine: Service, Sendable {
                     outcome = .completed(output)
                 }
             case .failure(let error):
-                if error is CancellationError, Task.isCancelled { return }
+                if error is CancellationError, Task.isCancelled {
+                    emit(.stopped(key))
+                    return
+                }
                 outcome = .failed(FailureInfo(error, fallback: .workflowFailed))
             }
         }
@@ -182,9 +189,11 @@ public final class WorkflowEngine: Service, Sendable {
             try await store.finish(key: key, entries: context.unwritten(), outcome: outcome)
             logger.debug("execution finished", metadata: ["roost.outcome": "\(outcome.status)"])
         } catch is ExecutionNotWritable {
+            emit(.stopped(key))
             return
         }
         resultWaiters.signal(key)
+        emit(.finished(key, outcome.status))
     }
 
     /// The engine as the host of executions started and changed in its process.

@@ -25,7 +25,7 @@ enum Output {
     }
 
     static func date(_ date: Date?) -> Any {
-        date.map { $0.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)) } ?? NSNull()
+        date.map(Timestamp.format) ?? NSNull()
     }
 
     /// An execution as a JSON object.

@@ -1,0 +1,39 @@
+import Synchronization
+
+extension WorkflowEngine {
+    /// Something that happened to an execution hosted by this engine, for tests and diagnostics.
+    public enum Event: Sendable, Hashable {
+        /// The execution's run suspended on a sleep, a deferred or a retry back-off; its status is stored.
+        case suspended(ExecutionKey)
+        /// The execution's run stored its outcome.
+        case finished(ExecutionKey, ExecutionStatus)
+        /// The execution's run stopped without storing an outcome (cancelled, shut down, database failure).
+        case stopped(ExecutionKey)
+    }
+
+    /// Calls `observer` for every event from now on, until ``removeObserver(_:)``; it must return quickly.
+    /// - Returns: A token for ``removeObserver(_:)``.
+    public func addObserver(_ observer: @escaping @Sendable (Event) -> Void) -> Int {
+        observers.withLock { state in
+            state.next += 1
+            state.table[state.next] = observer
+            return state.next
+        }
+    }
+
+    /// Stops calling an observer.
+    public func removeObserver(_ token: Int) {
+        observers.withLock { _ = $0.table.removeValue(forKey: token) }
+    }
+
+    func emit(_ event: Event) {
+        let targets = observers.withLock { Array($0.table.values) }
+        for observer in targets { observer(event) }
+    }
+}
+
+/// The observers of an engine's events.
+struct Observers: Sendable {
+    var next = 0
+    var table: [Int: @Sendable (WorkflowEngine.Event) -> Void] = [:]
+}
