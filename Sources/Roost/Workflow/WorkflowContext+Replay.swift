@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Synchronization
 
 extension WorkflowContext {
@@ -61,6 +62,7 @@ extension WorkflowContext {
     /// Suspends until woken or `deadline`, then stops the run if the process is shutting down.
     func suspend(until deadline: Date?) async throws {
         let instant = deadline.map { ContinuousClock.now + .seconds(max(0, $0.timeIntervalSinceNow)) }
+        logger.debug("execution suspended")
         onSuspend()
         await waiter.wait(until: instant)
         if Task.isCancelled { try stop(.shutdown) }

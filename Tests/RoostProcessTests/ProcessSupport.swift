@@ -1,0 +1,89 @@
+import Foundation
+import PostgresNIO
+import Roost
+import RoostClient
+import RoostExamples
+import RoostPostgres
+import RoostTesting
+import Synchronization
+
+/// A fresh schema shared by `roost runner` child processes and the test's own client.
+final class ProcessHarness: Sendable {
+    let storage: PostgresStorage
+    let client: RoostClient
+    private let runners = Mutex<[RunnerProcess]>([])
+
+    init(storage: PostgresStorage, client: RoostClient) {
+        self.storage = storage
+        self.client = client
+    }
+
+    var environment: [String: String] {
+        let configuration = storage.configuration
+        var url = "postgres://\(configuration.username)"
+        if let password = configuration.password { url += ":\(password)" }
+        url += "@\(configuration.host):\(configuration.port)/\(configuration.database ?? configuration.username)"
+        return [
+            "ROOST_DATABASE_URL": url, "ROOST_SCHEMA": configuration.schema, "ROOST_LOG_LEVEL": "debug",
+            "ROOST_POLL_INTERVAL_MS": "250",
+        ]
+    }
+
+    /// Starts a runner and waits until its engine has started.
+    @discardableResult
+    func startRunner(_ name: String, environment extra: [String: String] = [:]) async throws -> RunnerProcess {
+        let runner = try RunnerProcess(name: name, environment: environment.merging(extra) { $1 })
+        runners.withLock { $0.append(runner) }
+        try await runner.waitForLine(containing: "workflow engine started")
+        return runner
+    }
+
+    /// Every runner's output, for a failed test.
+    var logs: String {
+        runners.withLock { $0.map { "----- \($0.name) (pid \($0.pid)) -----\n\($0.output)" }.joined(separator: "\n") }
+    }
+
+    /// Kills every runner still alive.
+    func killAll() async {
+        for runner in runners.withLock({ $0 }) { await runner.kill9() }
+    }
+
+    /// How many times each step's effect was recorded for an execution.
+    func effects(_ executionId: String) async throws -> [String: Int] {
+        var effects: [String: Int] = [:]
+        for try await (step, count) in try await storage.client.query("""
+            SELECT step, count(*)::int FROM example_effects WHERE execution_id = \(executionId) GROUP BY step
+            """).decode((String, Int).self) {
+            effects[step] = count
+        }
+        return effects
+    }
+}
+
+/// Runs a multi-process test on a fresh schema; on failure prints every runner's output, on success stays quiet.
+func withProcesses(_ body: (ProcessHarness) async throws -> Void) async throws {
+    try await TestDatabase.withStorage(prefix: "proc") { storage in
+        try await Examples.prepare(storage)
+        try await withRoostClient(storage.configuration, registry: Examples.registry,
+                                  logger: TestDatabase.logger) { client in
+            let harness = ProcessHarness(storage: storage, client: client)
+            do {
+                try await body(harness)
+                await harness.killAll()
+            } catch {
+                await harness.killAll()
+                print(harness.logs)
+                throw error
+            }
+        }
+    }
+}
+
+/// A test expectation that throws, so a multi-process test stops and prints the runners' logs.
+struct Failed: Error, CustomStringConvertible {
+    var description: String
+}
+
+func require(_ condition: Bool, _ message: @autoclosure () -> String) throws {
+    if !condition { throw Failed(description: message()) }
+}
