@@ -14,7 +14,7 @@ export ROOST_BINARY="$(swift build --show-bin-path)/roost"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
-swift test --skip-build --parallel --num-workers 1 "$@" 2>&1 | tee "$log"
+swift test --skip-build "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 if [[ $status -ne 0 ]]; then exit "$status"; fi

@@ -6,7 +6,7 @@ public struct RoostCommand: AsyncParsableCommand {
         commandName: "roost",
         abstract: "Durable workflows on PostgreSQL.",
         subcommands: [RunnerCommand.self, MigrateCommand.self, WorkflowCommand.self, DeferredCommand.self,
-                      BenchCommand.self]
+                      BenchCommand.self, DemoCommand.self]
     )
 
     public init() {}

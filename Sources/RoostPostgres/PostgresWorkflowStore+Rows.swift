@@ -22,19 +22,32 @@ extension PostgresWorkflowStore {
         """
     }
 
-    /// Writes journal entries and the status in one statement, if the execution is running or waiting.
-    func guardedWrite(key: ExecutionKey, entries: [JournalEntry], status: ExecutionStatus,
+    /// Writes journal entries, and the status if given, in one statement, if the execution is running or
+    /// waiting. Without a status change the guard only share-locks the execution's row: a concurrent cancel waits
+    /// for this write's commit, and a committed cancel makes the guard match nothing.
+    func guardedWrite(key: ExecutionKey, entries: [JournalEntry], status: ExecutionStatus?,
                       on connection: PostgresConnection) async throws {
-        let query: PostgresQuery = """
+        let guardClause: PostgresQuery = if let status {
+            """
+            UPDATE \(unescaped: schema).executions SET status = \(status.rawValue), updated_at = now()
+            WHERE key = \(key) AND status IN ('running', 'waiting')
+            RETURNING key
+            """
+        } else {
+            """
+            SELECT key FROM \(unescaped: schema).executions
+            WHERE key = \(key) AND status IN ('running', 'waiting') FOR SHARE
+            """
+        }
+        var query: PostgresQuery = """
             WITH guard AS (
-                UPDATE \(unescaped: schema).executions SET status = \(status.rawValue), updated_at = now()
-                WHERE key = \(key) AND status IN ('running', 'waiting')
-                RETURNING key
+                \(unescaped: guardClause.sql)
             ), written AS (
                 \(unescaped: journalUpsert)
             )
             SELECT (SELECT count(*) FROM guard), (SELECT count(*) FROM written), 0::bigint
             """
+        query.binds = guardClause.binds
         let rows = try await connection.query(query.bindingEntries(try Self.json(entries)), logger: logger)
         try await expectGuard(rows, key: key)
     }

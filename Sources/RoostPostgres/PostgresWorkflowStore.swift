@@ -83,10 +83,10 @@ public final class PostgresWorkflowStore: WorkflowStore {
         try await journal(key: key, on: nil)
     }
 
-    public func unfinishedExecutions() async throws -> [ExecutionKey] {
+    public func unfinishedExecutions(workflows: [String]) async throws -> [ExecutionKey] {
         try await collect("""
             SELECT key FROM \(unescaped: schema).executions
-            WHERE status IN ('pending', 'running', 'waiting') ORDER BY key
+            WHERE status IN ('pending', 'running', 'waiting') AND workflow = ANY(\(workflows)) ORDER BY key
             """, as: ExecutionKey.self)
     }
 
@@ -132,13 +132,13 @@ public final class PostgresWorkflowStore: WorkflowStore {
         throw WorkflowError(.notAllowed, "execution '\(execution.id)' of \(execution.workflow) vanished while starting")
     }
 
-    public func claimExecution(key: ExecutionKey) async throws -> ClaimedExecution? {
+    public func claimExecution(key: ExecutionKey, workflows: [String]) async throws -> ClaimedExecution? {
         try await client.withConnection { connection in
             let claimed = try await records("""
                 UPDATE \(unescaped: schema).executions
                 SET status = CASE WHEN status = 'pending' THEN 'running' ELSE status END,
                     attempt = attempt + 1, updated_at = now()
-                WHERE key = \(key) AND status IN ('pending', 'running', 'waiting')
+                WHERE key = \(key) AND status IN ('pending', 'running', 'waiting') AND workflow = ANY(\(workflows))
                 RETURNING \(unescaped: Self.recordColumns)
                 """, on: connection)
             guard let record = claimed.first else { return nil }
@@ -160,13 +160,14 @@ public final class PostgresWorkflowStore: WorkflowStore {
 
     // MARK: Guarded writes
 
-    public func record(key: ExecutionKey, entries: [JournalEntry], status: ExecutionStatus) async throws {
+    public func record(key: ExecutionKey, entries: [JournalEntry], status: ExecutionStatus?) async throws {
         try await client.withConnection { connection in
             try await guardedWrite(key: key, entries: entries, status: status, on: connection)
         }
     }
 
-    public func runActivity(key: ExecutionKey, entries: [JournalEntry], context: ActivityContext,
+    public func runActivity(key: ExecutionKey, entries: [JournalEntry], status: ExecutionStatus?,
+                            context: ActivityContext,
                             body: (ActivityTransaction) async throws -> JournalEntry) async throws {
         try await client.withConnection { connection in
             try await connection.query("BEGIN", logger: logger)
@@ -179,7 +180,7 @@ public final class PostgresWorkflowStore: WorkflowStore {
                 throw ActivityBodyError(error)
             }
             do {
-                try await guardedWrite(key: key, entries: entries + [completed], status: .running, on: connection)
+                try await guardedWrite(key: key, entries: entries + [completed], status: status, on: connection)
                 try await connection.query("COMMIT", logger: logger)
             } catch {
                 _ = try? await connection.query("ROLLBACK", logger: logger)

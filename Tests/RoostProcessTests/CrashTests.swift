@@ -18,19 +18,23 @@ struct CrashTests {
             let pipelines = (0..<40).map { "pipeline-\($0)" }
             let approvals = (0..<40).map { "approval-\($0)" }
             for id in orders { _ = try await client.start(Order.self, id: id, input: .init(orderId: id, amount: 1)) }
-            for id in pipelines { _ = try await client.start(Pipeline.self, id: id, input: .init(steps: 3, sleepMs: 400)) }
+            for id in pipelines {
+                _ = try await client.start(Pipeline.self, id: id, input: .init(steps: 2, sleepMs: 1_500))
+            }
             for id in approvals {
                 _ = try await client.start(Approval.self, id: id, input: .init(requestId: id, coolOffMs: 300))
             }
 
-            // Mid-activity: as soon as the first order completes, others are between activities.
+            // Mid-activity: as soon as the first order completes, others are between or inside activities.
             _ = try await client.result(of: Order.self, id: orders[0], timeout: .seconds(60))
             await runner.kill9()
             runner = try await harness.startRunner("runner-2")
 
-            // Mid-sleep and mid-wait: once every order is done, pipelines sleep and approvals wait for decisions.
+            // Mid-sleep: every pipeline sleeps twice for 1.5 s, so once the new runner has suspended each of them
+            // at least once, they are asleep; approvals wait for decisions nobody has sent.
             for id in orders { _ = try await client.result(of: Order.self, id: id, timeout: .seconds(60)) }
-            try await runner.waitForLine(containing: "roost.execution=pipeline-", count: 1)
+            try await runner.waitForLine(containing: "roost.workflow=Pipeline [Roost] execution suspended",
+                                         count: pipelines.count)
             await runner.kill9()
 
             // Decisions arrive while no runner is up.
@@ -51,9 +55,9 @@ struct CrashTests {
             }
             for id in pipelines {
                 let output = try await client.result(of: Pipeline.self, id: id, timeout: .seconds(60))
-                try require(output.steps == 3, "\(id) completed")
+                try require(output.steps == 2, "\(id) completed")
                 let effects = try await harness.effects(id)
-                try require(effects == ["step-1": 1, "step-2": 1, "step-3": 1], "\(id) effects exactly once: \(effects)")
+                try require(effects == ["step-1": 1, "step-2": 1], "\(id) effects exactly once: \(effects)")
             }
             for id in approvals {
                 let decision = try await client.result(of: Approval.self, id: id, timeout: .seconds(60))

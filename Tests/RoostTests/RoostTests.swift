@@ -18,7 +18,7 @@ struct CoreTests {
     func replayMismatch() throws {
         var state = ReplayState(journal: [
             JournalEntry(position: 0, kind: .activity, name: "charge", state: .completed, attempts: 1, result: "1"),
-        ])
+        ], status: .running)
         #expect(throws: WorkflowError.self) { _ = try state.begin(.sleep, "wait", executionId: "e") }
         guard case .nonDeterminism(let error)? = state.stop else {
             Issue.record("the run must stop")

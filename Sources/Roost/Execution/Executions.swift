@@ -113,7 +113,8 @@ public struct Executions: Sendable {
         if record.status.isTerminal || timeout == .zero { return record }
         let deadline = timeout.map { ContinuousClock.now + $0 }
         let key = record.key
-        try await store.watchCompletion(key: key)
+        // A completion in this process signals the waiters directly; others are announced only if watched.
+        if host?.hosts(key) != true { try await store.watchCompletion(key: key) }
         return try await resultWaiters.withWaiter(for: key) { waiter in
             while true {
                 waiter.reset()
@@ -205,4 +206,6 @@ protocol ExecutionHost: Sendable {
     func launch(_ record: ExecutionRecord)
     /// Wakes the execution after a resolve or cancel in this process.
     func changed(_ key: ExecutionKey)
+    /// Whether this process runs the execution now.
+    func hosts(_ key: ExecutionKey) -> Bool
 }

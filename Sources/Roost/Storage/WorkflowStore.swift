@@ -23,27 +23,30 @@ public protocol WorkflowStore: Sendable {
     /// An execution's journal, by position.
     func journal(key: ExecutionKey) async throws -> [JournalEntry]
 
-    /// Takes an unfinished execution over for this process: `pending` becomes `running`, the attempt number grows.
-    /// - Returns: The execution and its journal, or `nil` if it has finished.
-    func claimExecution(key: ExecutionKey) async throws -> ClaimedExecution?
+    /// Takes an unfinished execution of one of `workflows` over for this process: `pending` becomes `running`,
+    /// the attempt number grows.
+    /// - Returns: The execution and its journal, or `nil` if it has finished or is of another workflow.
+    func claimExecution(key: ExecutionKey, workflows: [String]) async throws -> ClaimedExecution?
 
-    /// The keys of every unfinished execution (pending, running or waiting), for recovery at start-up.
-    func unfinishedExecutions() async throws -> [ExecutionKey]
+    /// The keys of every unfinished execution (pending, running or waiting) of `workflows`, for recovery at
+    /// start-up.
+    func unfinishedExecutions(workflows: [String]) async throws -> [ExecutionKey]
 
     /// Takes the executions flagged for a wake-up since the last call (resolves, cancels and starts made
     /// elsewhere) and clears their flags: one batched query however many executions wait.
     func takeWakeUps() async throws -> [ExecutionKey]
 
-    /// Writes journal entries and sets the status, if the execution is still running or waiting.
+    /// Writes journal entries and, if `status` is given, sets the status, if the execution is still running or
+    /// waiting.
     /// - Throws: ``ExecutionNotWritable`` if it is not.
-    func record(key: ExecutionKey, entries: [JournalEntry], status: ExecutionStatus) async throws
+    func record(key: ExecutionKey, entries: [JournalEntry], status: ExecutionStatus?) async throws
 
     /// Runs an activity's body in a transaction that commits together with its journal entries.
     ///
-    /// `entries` are written first (deterministic values not yet journaled); then `body` runs and returns the
-    /// activity's completed journal entry. Errors thrown by `body` are wrapped in ``ActivityBodyError`` (after a
-    /// rollback); storage errors and ``ExecutionNotWritable`` are not.
-    func runActivity(key: ExecutionKey, entries: [JournalEntry], context: ActivityContext,
+    /// `body` runs and returns the activity's completed journal entry; it is written after `entries`
+    /// (deterministic values not yet journaled), with `status` if given. Errors thrown by `body` are wrapped in
+    /// ``ActivityBodyError`` (after a rollback); storage errors and ``ExecutionNotWritable`` are not.
+    func runActivity(key: ExecutionKey, entries: [JournalEntry], status: ExecutionStatus?, context: ActivityContext,
                      body: (ActivityTransaction) async throws -> JournalEntry) async throws
 
     /// Finishes the execution with its outcome, writing the last journal entries, if it is still running or

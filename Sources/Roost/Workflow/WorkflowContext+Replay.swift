@@ -9,8 +9,16 @@ extension WorkflowContext {
     /// Entries made by deterministic calls that are not yet in the journal.
     func unwritten() -> [JournalEntry] { state.withLock { $0.unwritten } }
 
-    /// Marks the unwritten entries as written.
-    func written() { state.withLock { $0.unwritten.removeAll() } }
+    /// Queues an entry to be written with the next durable write (or the execution's outcome).
+    func journalLater(_ entry: JournalEntry) { state.withLock { $0.unwritten.append(entry) } }
+
+    /// Marks the unwritten entries as written and remembers the stored status.
+    func written(status: ExecutionStatus) {
+        state.withLock { state in
+            state.unwritten.removeAll()
+            state.storedStatus = status
+        }
+    }
 
     /// The error if the workflow returned while the journal records further calls.
     func unreplayedCalls() -> WorkflowError? { state.withLock { $0.unreplayedCalls(executionId: executionId) } }
@@ -48,8 +56,15 @@ extension WorkflowContext {
 
     /// Writes journal entries (after any unwritten deterministic ones) and the status, guarded.
     func write(_ entries: [JournalEntry], status: ExecutionStatus) async throws {
-        try await durable { try await store.record(key: key, entries: unwritten() + entries, status: status) }
-        written()
+        try await durable {
+            try await store.record(key: key, entries: unwritten() + entries, status: statusChange(to: status))
+        }
+        written(status: status)
+    }
+
+    /// The status to store for a write that leaves the execution in `status`: `nil` if it is stored already.
+    func statusChange(to status: ExecutionStatus) -> ExecutionStatus? {
+        state.withLock { $0.storedStatus == status ? nil : status }
     }
 
     /// Stops the run if the execution finished (cancelled, or decided elsewhere) or vanished.

@@ -35,7 +35,7 @@ public final class WorkflowContext: Sendable {
         self.waiter = waiter
         self.logger = logger
         self.onSuspend = onSuspend
-        state = Mutex(ReplayState(journal: journal))
+        state = Mutex(ReplayState(journal: journal, status: record.status))
     }
 
     // MARK: Activities
@@ -75,7 +75,8 @@ public final class WorkflowContext: Sendable {
             let box = Mutex<Value?>(nil)
             do {
                 try await durable {
-                    try await store.runActivity(key: key, entries: unwritten(), context: activity) { transaction in
+                    try await store.runActivity(key: key, entries: unwritten(), status: statusChange(to: .running),
+                                                context: activity) { transaction in
                         let value = try await body(transaction)
                         let result = try coder.encode(value, what: "result of activity '\(name)'")
                         box.withLock { $0 = value }
@@ -83,7 +84,7 @@ public final class WorkflowContext: Sendable {
                                             attempts: attempts, result: result)
                     }
                 }
-                written()
+                written(status: .running)
                 return box.withLock { $0! }
             } catch let failure as ActivityBodyError {
                 let error = FailureInfo(failure.underlying, fallback: .activityFailed)
@@ -141,9 +142,9 @@ public final class WorkflowContext: Sendable {
                                           dueAt: dueAt)], status: .waiting)
         }
         try await waitUntil(dueAt)
-        try await write([JournalEntry(position: position, kind: .sleep, name: name, state: .completed,
-                                      result: try coder.encode(Date(), what: "fire time"), dueAt: dueAt)],
-                        status: .running)
+        // Journaled with the next durable write: a replay of a sleep past its due time returns at once anyway.
+        journalLater(JournalEntry(position: position, kind: .sleep, name: name, state: .completed,
+                            result: try coder.encode(Timestamp.rounded(Date()), what: "fire time"), dueAt: dueAt))
     }
 
     // MARK: Deferreds
@@ -175,9 +176,10 @@ public final class WorkflowContext: Sendable {
             let state = try await durable { try await store.waitState(key: key, deferred: deferred.name) }
             try stopIfFinished(state.status)
             if let value = state.value {
-                try await write([JournalEntry(position: position, kind: .deferred, name: deferred.name,
-                                              state: .completed, result: value, dueAt: deadline)],
-                                status: .running)
+                // Journaled with the next durable write: the first value stored is never replaced, so a replay
+                // before that write reads the same value.
+                journalLater(JournalEntry(position: position, kind: .deferred, name: deferred.name, state: .completed,
+                                    result: value, dueAt: deadline))
                 return try coder.decode(Value.self, from: value, what: what)
             }
             if let deadline, deadline <= Date() {
@@ -218,8 +220,7 @@ public final class WorkflowContext: Sendable {
             return try coder.decode(Value.self, from: result, what: "recorded \(kind)")
         }
         let result = try coder.encode(make(), what: "\(kind)")
-        let entry = JournalEntry(position: position, kind: kind, name: name, state: .completed, result: result)
-        state.withLock { $0.unwritten.append(entry) }
+        journalLater(JournalEntry(position: position, kind: kind, name: name, state: .completed, result: result))
         // Return what a replay will decode, so the first run and every replay see the same value.
         return try coder.decode(Value.self, from: result, what: "recorded \(kind)")
     }

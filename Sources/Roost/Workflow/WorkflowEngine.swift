@@ -41,6 +41,8 @@ public final class WorkflowEngine: Service, Sendable {
     let resultWaiters = WaiterRegistry()
     let pollNow = Waiter()
     let observers = Mutex(Observers())
+    /// Executions started in this process whose run has not registered yet.
+    let queued = Mutex(Set<ExecutionKey>())
     let launches: AsyncStream<Launch>
     let launchContinuation: AsyncStream<Launch>.Continuation
 
@@ -80,7 +82,7 @@ public final class WorkflowEngine: Service, Sendable {
         defer { store.removeNotificationHandler(token) }
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { await self.pollLoop() }
-            for key in try await store.unfinishedExecutions() {
+            for key in try await store.unfinishedExecutions(workflows: registry.names) {
                 launchContinuation.yield(Launch(key: key))
             }
             logger.info("workflow engine started", metadata: ["roost.workflows": "\(registry.names)"])
@@ -113,7 +115,9 @@ public final class WorkflowEngine: Service, Sendable {
 
     /// Runs one execution until it finishes or stops; replays it after storage failures.
     private func host(_ launch: Launch) async {
+        defer { if launch.record != nil { _ = queued.withLock { $0.remove(launch.key) } } }
         _ = await hosted.withExclusiveWaiter(for: launch.key) { waiter in
+            if launch.record != nil { _ = queued.withLock { $0.remove(launch.key) } }
             var record = launch.record
             while !Task.isCancelled {
                 do {
@@ -137,17 +141,14 @@ public final class WorkflowEngine: Service, Sendable {
         if let fresh {
             claimed = ClaimedExecution(record: fresh, journal: [])
         } else {
-            guard let existing = try await store.claimExecution(key: key) else { return }
+            guard let existing = try await store.claimExecution(key: key, workflows: registry.names) else { return }
             claimed = existing
         }
         let record = claimed.record
         var logger = self.logger
         logger[metadataKey: "roost.workflow"] = "\(record.workflow)"
         logger[metadataKey: "roost.execution"] = "\(record.id)"
-        guard let workflow = try? registry.workflow(named: record.workflow) else {
-            logger.warning("execution of a workflow this process does not know is left for another runner")
-            return
-        }
+        guard let workflow = try? registry.workflow(named: record.workflow) else { return }
         let context = WorkflowContext(record: record, journal: claimed.journal, store: store, coder: coder,
                                       waiter: waiter, logger: logger) { [weak self] in self?.emit(.suspended(key)) }
         let result: Result<String, any Error>
@@ -201,11 +202,16 @@ public final class WorkflowEngine: Service, Sendable {
         let engine: WorkflowEngine
 
         func launch(_ record: ExecutionRecord) {
+            _ = engine.queued.withLock { $0.insert(record.key) }
             engine.launchContinuation.yield(Launch(key: record.key, record: record))
         }
 
         func changed(_ key: ExecutionKey) {
             engine.wake(key)
+        }
+
+        func hosts(_ key: ExecutionKey) -> Bool {
+            engine.hosted.contains(key) || engine.queued.withLock { $0.contains(key) }
         }
     }
 }

@@ -44,9 +44,12 @@ struct ReplayState: Sendable {
     var next = 0
     var unwritten: [JournalEntry] = []
     var stop: StopReason?
+    /// The execution's status as last stored by this run (or found when it was claimed).
+    var storedStatus: ExecutionStatus
 
-    init(journal: [JournalEntry]) {
+    init(journal: [JournalEntry], status: ExecutionStatus) {
         recorded = journal.sorted { $0.position < $1.position }
+        storedStatus = status
     }
 
     /// Claims the next position for a call, returning its recorded entry if the journal has one.
