@@ -4,15 +4,21 @@ import PostgresNIO
 import Roost
 
 extension PostgresWorkflowStore {
-    /// Upserts journal rows from the JSON array bound by ``PostgresQuery/bindingEntries(_:)``, for the executions
-    /// the statement's `guard` CTE returned. A completed entry is never overwritten.
-    var journalUpsert: String {
+    /// The start of the journal upsert that follows a statement's `guard` CTE: the entries' JSON array goes
+    /// between ``journalUpsertHead`` and ``journalUpsertTail``. A completed or failed entry is never overwritten,
+    /// and the due time of a sleep or a deferred wait is stored once.
+    var journalUpsertHead: String {
         """
         INSERT INTO \(schema).journal AS j (execution, position, kind, name, state, attempts, result, error, due_at)
         SELECT guard.key, e.position, e.kind, e.name, e.state, e.attempts, e.result::jsonb, e.error, e.due_at
-        FROM guard, jsonb_to_recordset($entries::jsonb) AS e(
-            position int, kind text, name text, state text, attempts int, result text, error jsonb,
-            due_at timestamptz)
+        FROM guard, jsonb_to_recordset(
+        """
+    }
+
+    /// The end of the journal upsert; see ``journalUpsertHead``.
+    static let journalUpsertTail = """
+        ::jsonb) AS e(position int, kind text, name text, state text, attempts int, result text, error jsonb,
+                      due_at timestamptz)
         ON CONFLICT (execution, position) DO UPDATE
         SET state = excluded.state, attempts = excluded.attempts, result = excluded.result,
             error = excluded.error, updated_at = now(),
@@ -20,35 +26,36 @@ extension PostgresWorkflowStore {
         WHERE j.state NOT IN ('completed', 'failed')
         RETURNING 1
         """
-    }
 
     /// Writes journal entries, and the status if given, in one statement, if the execution is running or
     /// waiting. Without a status change the guard only share-locks the execution's row: a concurrent cancel waits
     /// for this write's commit, and a committed cancel makes the guard match nothing.
     func guardedWrite(key: ExecutionKey, entries: [JournalEntry], status: ExecutionStatus?,
                       on connection: PostgresConnection) async throws {
-        let guardClause: PostgresQuery = if let status {
+        let json = Self.journalJSON(entries)
+        let query: PostgresQuery = if let status {
             """
-            UPDATE \(unescaped: schema).executions SET status = \(status.rawValue), updated_at = now()
-            WHERE key = \(key) AND status IN ('running', 'waiting')
-            RETURNING key
-            """
-        } else {
-            """
-            SELECT key FROM \(unescaped: schema).executions
-            WHERE key = \(key) AND status IN ('running', 'waiting') FOR SHARE
-            """
-        }
-        var query: PostgresQuery = """
             WITH guard AS (
-                \(unescaped: guardClause.sql)
+                UPDATE \(unescaped: schema).executions SET status = \(status.rawValue), updated_at = now()
+                WHERE key = \(key) AND status IN ('running', 'waiting')
+                RETURNING key
             ), written AS (
-                \(unescaped: journalUpsert)
+                \(unescaped: journalUpsertHead)\(json)\(unescaped: Self.journalUpsertTail)
             )
             SELECT (SELECT count(*) FROM guard), (SELECT count(*) FROM written), 0::bigint
             """
-        query.binds = guardClause.binds
-        let rows = try await connection.query(query.bindingEntries(try Self.json(entries)), logger: logger)
+        } else {
+            """
+            WITH guard AS (
+                SELECT key FROM \(unescaped: schema).executions
+                WHERE key = \(key) AND status IN ('running', 'waiting') FOR SHARE
+            ), written AS (
+                \(unescaped: journalUpsertHead)\(json)\(unescaped: Self.journalUpsertTail)
+            )
+            SELECT (SELECT count(*) FROM guard), (SELECT count(*) FROM written), 0::bigint
+            """
+        }
+        let rows = try await connection.query(query, logger: logger)
         try await expectGuard(rows, key: key)
     }
 
@@ -114,18 +121,9 @@ extension PostgresWorkflowStore {
         try JSONDecoder().decode(FailureInfo.self, from: Data(json.utf8))
     }
 
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.dateEncodingStrategy = .custom { date, encoder in
-            var container = encoder.singleValueContainer()
-            try container.encode(Timestamp.format(date))
-        }
-        return encoder
-    }()
-
-    static func json(_ value: some Encodable) throws -> String {
-        String(decoding: try encoder.encode(value), as: UTF8.self)
+    /// A failure as JSON for the `error` columns.
+    static func json(_ failure: FailureInfo) throws -> String {
+        String(decoding: try JSONEncoder().encode(failure), as: UTF8.self)
     }
 
     /// Turns PostgreSQL's refusals of a JSON payload (`\u0000`, malformed text) into `invalid_payload`.
@@ -142,13 +140,54 @@ extension PostgresWorkflowStore {
     }
 }
 
-extension PostgresQuery {
-    /// Binds the journal entries' JSON to the `$entries` placeholder of ``PostgresWorkflowStore/journalUpsert``.
-    func bindingEntries(_ json: String) -> PostgresQuery {
-        var query = self
-        let placeholder = "$\(query.binds.count + 1)"
-        query.sql = query.sql.replacingOccurrences(of: "$entries", with: placeholder)
-        query.binds.append(json, context: .default)
-        return query
+extension PostgresWorkflowStore {
+    /// Journal entries as the JSON array `jsonb_to_recordset` reads, written by hand: this runs for every durable
+    /// call, and `JSONEncoder` costs several times as much.
+    static func journalJSON(_ entries: [JournalEntry]) -> String {
+        var json = "["
+        for (index, entry) in entries.enumerated() {
+            if index > 0 { json += "," }
+            json += "{\"position\":\(entry.position),\"kind\":"
+            appendString(entry.kind.rawValue, to: &json)
+            json += ",\"name\":"
+            appendString(entry.name, to: &json)
+            json += ",\"state\":"
+            appendString(entry.state.rawValue, to: &json)
+            json += ",\"attempts\":\(entry.attempts),\"result\":"
+            if let result = entry.result { appendString(result, to: &json) } else { json += "null" }
+            json += ",\"error\":"
+            if let error = entry.error {
+                json += "{\"code\":"
+                appendString(error.code, to: &json)
+                json += ",\"message\":"
+                appendString(error.message, to: &json)
+                json += "}"
+            } else {
+                json += "null"
+            }
+            json += ",\"due_at\":"
+            if let due = entry.dueAt { appendString(Timestamp.format(due), to: &json) } else { json += "null" }
+            json += "}"
+        }
+        return json + "]"
+    }
+
+    /// Appends a JSON string literal.
+    static func appendString(_ text: String, to json: inout String) {
+        json += "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": json += "\\\""
+            case "\\": json += "\\\\"
+            case "\n": json += "\\n"
+            case "\r": json += "\\r"
+            case "\t": json += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                json += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: json.unicodeScalars.append(scalar)
+            }
+        }
+        json += "\""
     }
 }

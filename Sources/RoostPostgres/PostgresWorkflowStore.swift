@@ -195,7 +195,8 @@ public final class PostgresWorkflowStore: WorkflowStore {
         case .completed(let json): (status, output, error) = ("completed", json, nil)
         case .failed(let failure): (status, output, error) = ("failed", nil, try Self.json(failure))
         }
-        let query: PostgresQuery = """
+        let json = Self.journalJSON(entries)
+        let rows = try await client.query("""
             WITH guard AS (
                 UPDATE \(unescaped: schema).executions
                 SET status = \(status), output = \(output)::jsonb, error = \(error)::jsonb,
@@ -203,13 +204,12 @@ public final class PostgresWorkflowStore: WorkflowStore {
                 WHERE key = \(key) AND status IN ('running', 'waiting')
                 RETURNING key, watched
             ), written AS (
-                \(unescaped: journalUpsert)
+                \(unescaped: journalUpsertHead)\(json)\(unescaped: Self.journalUpsertTail)
             ), notified AS (
                 SELECT pg_notify(\(channel), 'f' || key) FROM guard WHERE watched
             )
             SELECT (SELECT count(*) FROM guard), (SELECT count(*) FROM written), (SELECT count(*) FROM notified)
-            """
-        let rows = try await client.query(query.bindingEntries(try Self.json(entries)), logger: logger)
+            """, logger: logger)
         try await expectGuard(rows, key: key)
     }
 
@@ -241,8 +241,8 @@ public final class PostgresWorkflowStore: WorkflowStore {
         throw WorkflowError(.unknownExecution, "no execution '\(id)' of workflow '\(workflow)'")
     }
 
-    public func resolveDeferred(workflow: String, id: String, name: String, value: String) async throws
-        -> ResolveOutcome {
+    public func resolveDeferred(workflow: String, id: String, name: String, value: String,
+                                announce: Bool) async throws -> ResolveOutcome {
         let rows = try await payloadErrors {
             try await client.query("""
                 WITH target AS (
@@ -255,6 +255,7 @@ public final class PostgresWorkflowStore: WorkflowStore {
                 ), flagged AS (
                     UPDATE \(unescaped: schema).executions e SET wake_pending = true
                     FROM inserted WHERE e.key = inserted.execution AND e.status IN ('pending', 'running', 'waiting')
+                      AND \(announce)
                     RETURNING e.key
                 ), notified AS (
                     SELECT pg_notify(\(channel), 'w' || key) FROM flagged

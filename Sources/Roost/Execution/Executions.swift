@@ -59,6 +59,18 @@ public struct Executions: Sendable {
         try Self.checkIdentity(workflow: workflow, id: id)
         try coder.validate(json: input, what: "input of \(workflow)")
         try registry?.validateInput(workflow: workflow, json: input, coder: coder)
+        return try await insert(workflow: workflow, id: id, input: input)
+    }
+
+    /// Starts an execution of a workflow type, or returns the existing one with that id.
+    /// - Throws: See ``start(workflow:id:input:)``.
+    public func start<W: Workflow>(_ workflow: W.Type, id: String, input: W.Input) async throws -> StartResult {
+        // The input was encoded from its own type within the size limit: nothing left to check.
+        try Self.checkIdentity(workflow: W.name, id: id)
+        return try await insert(workflow: W.name, id: id, input: coder.encode(input, what: "input of \(W.name)"))
+    }
+
+    private func insert(workflow: String, id: String, input: String) async throws -> StartResult {
         let new = NewExecution(workflow: workflow, id: id, input: input, status: host == nil ? .pending : .running)
         switch try await store.insertExecution(new) {
         case .inserted(let record):
@@ -71,12 +83,6 @@ public struct Executions: Sendable {
             }
             return StartResult(record: record, created: false)
         }
-    }
-
-    /// Starts an execution of a workflow type, or returns the existing one with that id.
-    /// - Throws: See ``start(workflow:id:input:)``.
-    public func start<W: Workflow>(_ workflow: W.Type, id: String, input: W.Input) async throws -> StartResult {
-        try await start(workflow: W.name, id: id, input: coder.encode(input, what: "input of \(W.name)"))
     }
 
     // MARK: Read
@@ -117,6 +123,12 @@ public struct Executions: Sendable {
         if host?.hosts(key) != true { try await store.watchCompletion(key: key) }
         return try await resultWaiters.withWaiter(for: key) { waiter in
             while true {
+                // A run hosted here signals its result waiters when it ends, and it had not ended when this
+                // check saw it hosted: wait for that signal without reading or polling.
+                if host?.hosts(key) == true, deadline == nil {
+                    await waiter.wait(until: nil)
+                    try Task.checkCancellation()
+                }
                 waiter.reset()
                 guard let current = try await store.execution(key: key) else { return record }
                 record = current
@@ -169,8 +181,16 @@ public struct Executions: Sendable {
         if let registry, registry.names.contains(workflow) {
             try registry.validateDeferred(workflow: workflow, deferred: deferred, json: value, coder: coder)
         }
-        let outcome = try await store.resolveDeferred(workflow: workflow, id: id, name: deferred, value: value)
-        if outcome.resolved { host?.changed(outcome.key) }
+        let local = host?.hostedKey(workflow: workflow, id: id)
+        let outcome = try await store.resolveDeferred(workflow: workflow, id: id, name: deferred, value: value,
+                                                      announce: local == nil)
+        if outcome.resolved {
+            if local != nil {
+                host?.delivered(outcome.key, deferred: deferred, value: outcome.value)
+            } else {
+                host?.changed(outcome.key)
+            }
+        }
         return outcome
     }
 
@@ -208,4 +228,8 @@ protocol ExecutionHost: Sendable {
     func changed(_ key: ExecutionKey)
     /// Whether this process runs the execution now.
     func hosts(_ key: ExecutionKey) -> Bool
+    /// The key of the execution if this process runs it now.
+    func hostedKey(workflow: String, id: String) -> ExecutionKey?
+    /// Hands a deferred value resolved in this process to the hosted execution.
+    func delivered(_ key: ExecutionKey, deferred: String, value: String)
 }

@@ -60,8 +60,10 @@ public protocol WorkflowStore: Sendable {
     /// Cancels an unfinished execution and wakes it.
     func cancelExecution(workflow: String, id: String) async throws -> CancelOutcome
 
-    /// Stores a deferred's value unless one is stored, and wakes the execution.
-    func resolveDeferred(workflow: String, id: String, name: String, value: String) async throws -> ResolveOutcome
+    /// Stores a deferred's value unless one is stored and, if `announce`, wakes the execution wherever it runs
+    /// (a process that hosts the execution itself wakes it in memory instead).
+    func resolveDeferred(workflow: String, id: String, name: String, value: String,
+                         announce: Bool) async throws -> ResolveOutcome
 
     /// Asks for a notification when the execution finishes.
     func watchCompletion(key: ExecutionKey) async throws

@@ -20,6 +20,12 @@ public final class WaiterRegistry: Sendable {
         return !targets.isEmpty
     }
 
+    /// Hands a deferred's stored value to the execution's waiters and wakes them.
+    func deliver(_ key: ExecutionKey, deferred: String, value: String) {
+        let targets = waiters.withLock { $0[key].map { Array($0.values) } ?? [] }
+        for waiter in targets { waiter.deliver(deferred: deferred, value: value) }
+    }
+
     /// Wakes every registered waiter (after notifications may have been missed).
     public func signalAll() {
         let targets = waiters.withLock { $0.values.flatMap(\.values) }

@@ -171,11 +171,17 @@ public final class WorkflowContext: Sendable {
             try await write([JournalEntry(position: position, kind: .deferred, name: deferred.name, state: .waiting,
                                           dueAt: deadline)], status: .waiting)
         }
+        var delivered: String?
         while true {
             // A resolve committed before this check sent its signal before the reset above: only the check sees it.
-            let state = try await durable { try await store.waitState(key: key, deferred: deferred.name) }
-            try stopIfFinished(state.status)
-            if let value = state.value {
+            // A value handed over by a resolve in this process was committed before it was handed over.
+            var value = delivered
+            if value == nil {
+                let state = try await durable { try await store.waitState(key: key, deferred: deferred.name) }
+                try stopIfFinished(state.status)
+                value = state.value
+            }
+            if let value {
                 // Journaled with the next durable write: the first value stored is never replaced, so a replay
                 // before that write reads the same value.
                 journalLater(JournalEntry(position: position, kind: .deferred, name: deferred.name, state: .completed,
@@ -193,6 +199,7 @@ public final class WorkflowContext: Sendable {
             }
             try await suspend(until: deadline)
             waiter.reset()
+            delivered = waiter.takeDelivered(deferred.name)
         }
     }
 

@@ -43,6 +43,15 @@ public final class WorkflowEngine: Service, Sendable {
     let observers = Mutex(Observers())
     /// Executions started in this process whose run has not registered yet.
     let queued = Mutex(Set<ExecutionKey>())
+    /// Whether ``run()`` is taking work.
+    let running = Mutex(false)
+    /// The keys of executions whose runs are in progress here, by workflow and id.
+    let hostedIds = Mutex<[ExecutionIdentity: ExecutionKey]>([:])
+
+    struct ExecutionIdentity: Hashable {
+        var workflow: String
+        var id: String
+    }
     let launches: AsyncStream<Launch>
     let launchContinuation: AsyncStream<Launch>.Continuation
 
@@ -79,7 +88,12 @@ public final class WorkflowEngine: Service, Sendable {
                 resultWaiters.signalAll()
             }
         }
-        defer { store.removeNotificationHandler(token) }
+        running.withLock { $0 = true }
+        defer {
+            store.removeNotificationHandler(token)
+            running.withLock { $0 = false }
+            resultWaiters.signalAll()
+        }
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { await self.pollLoop() }
             for key in try await store.unfinishedExecutions(workflows: registry.names) {
@@ -115,7 +129,11 @@ public final class WorkflowEngine: Service, Sendable {
 
     /// Runs one execution until it finishes or stops; replays it after storage failures.
     private func host(_ launch: Launch) async {
-        defer { if launch.record != nil { _ = queued.withLock { $0.remove(launch.key) } } }
+        defer {
+            if launch.record != nil { _ = queued.withLock { $0.remove(launch.key) } }
+            // After the run is no longer hosted, so that a result wait that saw it hosted always gets a signal.
+            resultWaiters.signal(launch.key)
+        }
         _ = await hosted.withExclusiveWaiter(for: launch.key) { waiter in
             if launch.record != nil { _ = queued.withLock { $0.remove(launch.key) } }
             var record = launch.record
@@ -145,6 +163,9 @@ public final class WorkflowEngine: Service, Sendable {
             claimed = existing
         }
         let record = claimed.record
+        let identity = ExecutionIdentity(workflow: record.workflow, id: record.id)
+        hostedIds.withLock { $0[identity] = key }
+        defer { _ = hostedIds.withLock { $0.removeValue(forKey: identity) } }
         var logger = self.logger
         logger[metadataKey: "roost.workflow"] = "\(record.workflow)"
         logger[metadataKey: "roost.execution"] = "\(record.id)"
@@ -210,8 +231,17 @@ public final class WorkflowEngine: Service, Sendable {
             engine.wake(key)
         }
 
+        func hostedKey(workflow: String, id: String) -> ExecutionKey? {
+            guard engine.running.withLock({ $0 }) else { return nil }
+            return engine.hostedIds.withLock { $0[ExecutionIdentity(workflow: workflow, id: id)] }
+        }
+
+        func delivered(_ key: ExecutionKey, deferred: String, value: String) {
+            engine.hosted.deliver(key, deferred: deferred, value: value)
+        }
+
         func hosts(_ key: ExecutionKey) -> Bool {
-            engine.hosted.contains(key) || engine.queued.withLock { $0.contains(key) }
+            engine.running.withLock { $0 } && (engine.hosted.contains(key) || engine.queued.withLock { $0.contains(key) })
         }
     }
 }

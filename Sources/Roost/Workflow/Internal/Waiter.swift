@@ -9,6 +9,8 @@ final class Waiter: Sendable {
     private struct State {
         var signalled = false
         var continuation: CheckedContinuation<Void, Never>?
+        /// Deferred values resolved in this process, handed over with the signal so the waiter need not read them.
+        var delivered: [String: String] = [:]
     }
 
     private let state = Mutex(State())
@@ -18,6 +20,17 @@ final class Waiter: Sendable {
     /// Forgets earlier signals. Call before checking the state a wait depends on.
     func reset() {
         state.withLock { $0.signalled = false }
+    }
+
+    /// Hands over a deferred's stored value and wakes the waiting task.
+    func deliver(deferred: String, value: String) {
+        state.withLock { $0.delivered[deferred] = value }
+        signal()
+    }
+
+    /// Takes a value handed over by ``deliver(deferred:value:)``.
+    func takeDelivered(_ deferred: String) -> String? {
+        state.withLock { $0.delivered.removeValue(forKey: deferred) }
     }
 
     /// Wakes the waiting task, or the next wait if none is waiting.
