@@ -4,67 +4,34 @@ import PostgresNIO
 import Roost
 
 extension PostgresWorkflowStore {
-    /// The start of the journal upsert that follows a statement's `guard` CTE: the entries' JSON array goes
-    /// between ``journalUpsertHead`` and ``journalUpsertTail``. A completed or failed entry is never overwritten,
-    /// and the due time of a sleep or a deferred wait is stored once.
-    var journalUpsertHead: String {
-        """
-        INSERT INTO \(schema).journal AS j (execution, position, kind, name, state, attempts, result, error, due_at)
-        SELECT guard.key, e.position, e.kind, e.name, e.state, e.attempts, e.result::jsonb, e.error, e.due_at
-        FROM guard, jsonb_to_recordset(
-        """
-    }
-
-    /// The end of the journal upsert; see ``journalUpsertHead``.
-    static let journalUpsertTail = """
-        ::jsonb) AS e(position int, kind text, name text, state text, attempts int, result text, error jsonb,
-                      due_at timestamptz)
-        ON CONFLICT (execution, position) DO UPDATE
-        SET state = excluded.state, attempts = excluded.attempts, result = excluded.result,
-            error = excluded.error, updated_at = now(),
-            due_at = CASE WHEN j.kind IN ('sleep', 'deferred') THEN j.due_at ELSE excluded.due_at END
-        WHERE j.state NOT IN ('completed', 'failed')
-        RETURNING 1
-        """
-
     /// Writes journal entries, and the status if given, in one statement, if the execution is running or
-    /// waiting. Without a status change the guard only share-locks the execution's row: a concurrent cancel waits
-    /// for this write's commit, and a committed cancel makes the guard match nothing.
+    /// waiting (see ``Statements/WriteJournal`` and ``Statements/WriteJournalAndStatus``).
     func guardedWrite(key: ExecutionKey, entries: [JournalEntry], status: ExecutionStatus?,
                       on connection: PostgresConnection) async throws {
         let json = Self.journalJSON(entries)
-        let query: PostgresQuery = if let status {
-            """
-            WITH guard AS (
-                UPDATE \(unescaped: schema).executions SET status = \(status.rawValue), updated_at = now()
-                WHERE key = \(key) AND status IN ('running', 'waiting')
-                RETURNING key
-            ), written AS (
-                \(unescaped: journalUpsertHead)\(json)\(unescaped: Self.journalUpsertTail)
-            )
-            SELECT (SELECT count(*) FROM guard), (SELECT count(*) FROM written), 0::bigint
-            """
+        var guarded = 0
+        if let status {
+            let statement = Statements.WriteJournalAndStatus(key: key, entries: json, status: status.rawValue)
+            for try await count in try await connection.execute(statement, logger: logger) { guarded = count }
         } else {
-            """
-            WITH guard AS (
-                SELECT key FROM \(unescaped: schema).executions
-                WHERE key = \(key) AND status IN ('running', 'waiting') FOR SHARE
-            ), written AS (
-                \(unescaped: journalUpsertHead)\(json)\(unescaped: Self.journalUpsertTail)
-            )
-            SELECT (SELECT count(*) FROM guard), (SELECT count(*) FROM written), 0::bigint
-            """
+            for try await count in try await connection.execute(Statements.WriteJournal(key: key, entries: json),
+                                                                logger: logger) {
+                guarded = count
+            }
         }
-        let rows = try await connection.query(query, logger: logger)
-        try await expectGuard(rows, key: key)
+        try await expectGuard(guarded, key: key)
     }
 
-    /// Throws ``ExecutionNotWritable`` with the current status if the statement's guard matched no row.
-    func expectGuard(_ rows: PostgresRowSequence, key: ExecutionKey) async throws {
-        var guarded = 0
-        for try await (count, _, _) in rows.decode((Int, Int, Int).self) { guarded = count }
+    /// Throws ``ExecutionNotWritable`` with the current status if a statement's guard matched no row.
+    func expectGuard(_ guarded: Int, key: ExecutionKey) async throws {
         guard guarded == 0 else { return }
         throw ExecutionNotWritable(status: try await execution(key: key)?.status)
+    }
+
+    /// The first row a prepared statement returns.
+    func first<Statement: PostgresPreparedStatement>(_ statement: Statement) async throws -> Statement.Row? {
+        for try await row in try await client.execute(statement, logger: logger) { return row }
+        return nil
     }
 
     func journal(key: ExecutionKey, on connection: PostgresConnection?) async throws -> [JournalEntry] {

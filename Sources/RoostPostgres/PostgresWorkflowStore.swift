@@ -53,21 +53,14 @@ public final class PostgresWorkflowStore: WorkflowStore {
 
     // MARK: Reading
 
-    static let recordColumns = """
-        key, workflow, id, status, input::text, output::text, error::text, attempt, created_at, updated_at, finished_at
-        """
+    static let recordColumns = Statements.recordColumns
 
     public func execution(workflow: String, id: String) async throws -> ExecutionRecord? {
-        try await records("""
-            SELECT \(unescaped: Self.recordColumns) FROM \(unescaped: schema).executions
-            WHERE workflow = \(workflow) AND id = \(id)
-            """).first
+        try await first(Statements.ExecutionById(workflow: workflow, id: id))
     }
 
     public func execution(key: ExecutionKey) async throws -> ExecutionRecord? {
-        try await records("""
-            SELECT \(unescaped: Self.recordColumns) FROM \(unescaped: schema).executions WHERE key = \(key)
-            """).first
+        try await first(Statements.ExecutionByKey(key: key))
     }
 
     public func listExecutions(_ filter: ExecutionFilter) async throws -> [ExecutionRecord] {
@@ -91,36 +84,21 @@ public final class PostgresWorkflowStore: WorkflowStore {
     }
 
     public func waitState(key: ExecutionKey, deferred: String?) async throws -> WaitState {
-        let rows = try await client.query("""
-            SELECT e.status, d.value::text FROM \(unescaped: schema).executions e
-            LEFT JOIN \(unescaped: schema).deferreds d ON d.execution = e.key AND d.name = \(deferred)
-            WHERE e.key = \(key)
-            """, logger: logger)
-        for try await (status, value) in rows.decode((String, String?).self) {
-            return WaitState(status: ExecutionStatus(status), value: value)
+        guard let (status, value) = try await first(Statements.WaitState(key: key, deferred: deferred)) else {
+            return WaitState(status: nil, value: nil)
         }
-        return WaitState(status: nil, value: nil)
+        return WaitState(status: ExecutionStatus(status), value: value)
     }
 
     // MARK: Starting and hosting
 
     public func insertExecution(_ execution: NewExecution) async throws -> InsertOutcome {
         let pending = execution.status == .pending
-        let inserted = try await payloadErrors {
-            try await records("""
-                WITH inserted AS (
-                    INSERT INTO \(unescaped: schema).executions (workflow, id, status, input, attempt, wake_pending)
-                    VALUES (\(execution.workflow), \(execution.id), \(execution.status.rawValue),
-                            \(execution.input)::jsonb, \(pending ? 0 : 1), \(pending))
-                    ON CONFLICT (workflow, id) DO NOTHING
-                    RETURNING \(unescaped: Self.recordColumns)
-                ), notified AS (
-                    SELECT pg_notify(\(channel), 'w' || key) FROM inserted WHERE \(pending)
-                )
-                SELECT inserted.* FROM inserted LEFT JOIN (SELECT count(*) FROM notified) n ON true
-                """)
-        }
-        if let record = inserted.first { return .inserted(record) }
+        let statement = Statements.InsertExecution(workflow: execution.workflow, id: execution.id,
+                                                   status: execution.status.rawValue, input: execution.input,
+                                                   attempt: pending ? 0 : 1, pending: pending, channel: channel)
+        let inserted = try await payloadErrors { try await first(statement) }
+        if let record = inserted { return .inserted(record) }
         let rows = try await client.query("""
             SELECT \(unescaped: Self.recordColumns), input = \(execution.input)::jsonb
             FROM \(unescaped: schema).executions WHERE workflow = \(execution.workflow) AND id = \(execution.id)
@@ -195,22 +173,9 @@ public final class PostgresWorkflowStore: WorkflowStore {
         case .completed(let json): (status, output, error) = ("completed", json, nil)
         case .failed(let failure): (status, output, error) = ("failed", nil, try Self.json(failure))
         }
-        let json = Self.journalJSON(entries)
-        let rows = try await client.query("""
-            WITH guard AS (
-                UPDATE \(unescaped: schema).executions
-                SET status = \(status), output = \(output)::jsonb, error = \(error)::jsonb,
-                    updated_at = now(), finished_at = now()
-                WHERE key = \(key) AND status IN ('running', 'waiting')
-                RETURNING key, watched
-            ), written AS (
-                \(unescaped: journalUpsertHead)\(json)\(unescaped: Self.journalUpsertTail)
-            ), notified AS (
-                SELECT pg_notify(\(channel), 'f' || key) FROM guard WHERE watched
-            )
-            SELECT (SELECT count(*) FROM guard), (SELECT count(*) FROM written), (SELECT count(*) FROM notified)
-            """, logger: logger)
-        try await expectGuard(rows, key: key)
+        let statement = Statements.Finish(key: key, entries: Self.journalJSON(entries), status: status,
+                                          output: output, error: error, channel: channel)
+        try await expectGuard(try await first(statement) ?? 0, key: key)
     }
 
     // MARK: Changes from outside
@@ -243,27 +208,9 @@ public final class PostgresWorkflowStore: WorkflowStore {
 
     public func resolveDeferred(workflow: String, id: String, name: String, value: String,
                                 announce: Bool) async throws -> ResolveOutcome {
-        let rows = try await payloadErrors {
-            try await client.query("""
-                WITH target AS (
-                    SELECT key FROM \(unescaped: schema).executions WHERE workflow = \(workflow) AND id = \(id)
-                ), inserted AS (
-                    INSERT INTO \(unescaped: schema).deferreds (execution, name, value)
-                    SELECT key, \(name), \(value)::jsonb FROM target
-                    ON CONFLICT (execution, name) DO NOTHING
-                    RETURNING execution
-                ), flagged AS (
-                    UPDATE \(unescaped: schema).executions e SET wake_pending = true
-                    FROM inserted WHERE e.key = inserted.execution AND e.status IN ('pending', 'running', 'waiting')
-                      AND \(announce)
-                    RETURNING e.key
-                ), notified AS (
-                    SELECT pg_notify(\(channel), 'w' || key) FROM flagged
-                )
-                SELECT target.key, (SELECT count(*) FROM inserted), (SELECT count(*) FROM notified) FROM target
-                """, logger: logger)
-        }
-        for try await (key, inserted, _) in rows.decode((ExecutionKey, Int, Int).self) {
+        let statement = Statements.Resolve(workflow: workflow, id: id, name: name, value: value, announce: announce,
+                                           channel: channel)
+        if let (key, inserted) = try await payloadErrors({ try await first(statement) }) {
             if inserted > 0 { return ResolveOutcome(resolved: true, value: value, key: key) }
             let stored = try await collect("""
                 SELECT value::text FROM \(unescaped: schema).deferreds WHERE execution = \(key) AND name = \(name)

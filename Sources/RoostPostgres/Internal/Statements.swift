@@ -1,0 +1,248 @@
+import Foundation
+import PostgresNIO
+import Roost
+
+/// The statements of the hot path, prepared once per connection so the server plans them once.
+///
+/// Their SQL names tables without a schema: every connection's `search_path` is the configured schema
+/// (`StorageConfiguration`), which is what makes one static SQL text serve every schema.
+enum Statements {
+    static let recordColumns = """
+        key, workflow, id, status, input::text, output::text, error::text, attempt, created_at, updated_at, finished_at
+        """
+
+    /// Upserts journal rows from the JSON array in parameter `$<parameter>` for the keys the statement's
+    /// `guard` CTE returned. A completed or failed entry is never overwritten; a sleep's or a deferred wait's due
+    /// time is stored once.
+    static func journalUpsert(parameter: Int) -> String {
+        """
+        INSERT INTO journal AS j (execution, position, kind, name, state, attempts, result, error, due_at)
+        SELECT guard.key, e.position, e.kind, e.name, e.state, e.attempts, e.result::jsonb, e.error, e.due_at
+        FROM guard, jsonb_to_recordset($\(parameter)::jsonb) AS e(
+            position int, kind text, name text, state text, attempts int, result text, error jsonb,
+            due_at timestamptz)
+        ON CONFLICT (execution, position) DO UPDATE
+        SET state = excluded.state, attempts = excluded.attempts, result = excluded.result,
+            error = excluded.error, updated_at = now(),
+            due_at = CASE WHEN j.kind IN ('sleep', 'deferred') THEN j.due_at ELSE excluded.due_at END
+        WHERE j.state NOT IN ('completed', 'failed')
+        RETURNING 1
+        """
+    }
+
+    /// Journal entries written while the execution stays in its status: the guard share-locks the row, so a
+    /// concurrent cancel waits for this commit and a committed cancel makes the guard match nothing.
+    struct WriteJournal: PostgresPreparedStatement {
+        static let sql = """
+            WITH guard AS (
+                SELECT key FROM executions WHERE key = $1 AND status IN ('running', 'waiting') FOR SHARE
+            ), written AS (\(journalUpsert(parameter: 2)))
+            SELECT (SELECT count(*) FROM guard)
+            """
+        static let bindingDataTypes: [PostgresDataType] = [.int8, .text]
+        var key: ExecutionKey
+        var entries: String
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 2)
+            bindings.append(key)
+            bindings.append(entries)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> Int { try row.decode(Int.self) }
+    }
+
+    /// Journal entries written with a change of status.
+    struct WriteJournalAndStatus: PostgresPreparedStatement {
+        static let sql = """
+            WITH guard AS (
+                UPDATE executions SET status = $3, updated_at = now()
+                WHERE key = $1 AND status IN ('running', 'waiting') RETURNING key
+            ), written AS (\(journalUpsert(parameter: 2)))
+            SELECT (SELECT count(*) FROM guard)
+            """
+        static let bindingDataTypes: [PostgresDataType] = [.int8, .text, .text]
+        var key: ExecutionKey
+        var entries: String
+        var status: String
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 3)
+            bindings.append(key)
+            bindings.append(entries)
+            bindings.append(status)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> Int { try row.decode(Int.self) }
+    }
+
+    /// An execution's outcome with its last journal entries; announces the completion if someone watches it.
+    struct Finish: PostgresPreparedStatement {
+        static let sql = """
+            WITH guard AS (
+                UPDATE executions
+                SET status = $3, output = $4::jsonb, error = $5::jsonb, updated_at = now(), finished_at = now()
+                WHERE key = $1 AND status IN ('running', 'waiting')
+                RETURNING key, watched
+            ), written AS (\(journalUpsert(parameter: 2))
+            ), notified AS (
+                SELECT pg_notify($6, 'f' || key) FROM guard WHERE watched
+            )
+            SELECT (SELECT count(*) FROM guard) + 0 * (SELECT count(*) FROM notified)
+            """
+        static let bindingDataTypes: [PostgresDataType] = [.int8, .text, .text, .text, .text, .text]
+        var key: ExecutionKey
+        var entries: String
+        var status: String
+        var output: String?
+        var error: String?
+        var channel: String
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 6)
+            bindings.append(key)
+            bindings.append(entries)
+            bindings.append(status)
+            bindings.append(output)
+            bindings.append(error)
+            bindings.append(channel)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> Int { try row.decode(Int.self) }
+    }
+
+    /// A new execution, unless its id exists; a `pending` one is announced to runners.
+    struct InsertExecution: PostgresPreparedStatement {
+        static let sql = """
+            WITH inserted AS (
+                INSERT INTO executions (workflow, id, status, input, attempt, wake_pending)
+                VALUES ($1, $2, $3, $4::jsonb, $5, $6)
+                ON CONFLICT (workflow, id) DO NOTHING
+                RETURNING \(recordColumns)
+            ), notified AS (
+                SELECT pg_notify($7, 'w' || key) FROM inserted WHERE $6
+            )
+            SELECT inserted.* FROM inserted LEFT JOIN (SELECT count(*) FROM notified) n ON true
+            """
+        static let bindingDataTypes: [PostgresDataType] = [.text, .text, .text, .text, .int4, .bool, .text]
+        var workflow: String
+        var id: String
+        var status: String
+        var input: String
+        var attempt: Int32
+        var pending: Bool
+        var channel: String
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 7)
+            bindings.append(workflow)
+            bindings.append(id)
+            bindings.append(status)
+            bindings.append(input)
+            bindings.append(attempt)
+            bindings.append(pending)
+            bindings.append(channel)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> ExecutionRecord { try PostgresWorkflowStore.record(row) }
+    }
+
+    /// An execution by key.
+    struct ExecutionByKey: PostgresPreparedStatement {
+        static let sql = "SELECT \(recordColumns) FROM executions WHERE key = $1"
+        static let bindingDataTypes: [PostgresDataType] = [.int8]
+        var key: ExecutionKey
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 1)
+            bindings.append(key)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> ExecutionRecord { try PostgresWorkflowStore.record(row) }
+    }
+
+    /// An execution by workflow and id.
+    struct ExecutionById: PostgresPreparedStatement {
+        static let sql = "SELECT \(recordColumns) FROM executions WHERE workflow = $1 AND id = $2"
+        static let bindingDataTypes: [PostgresDataType] = [.text, .text]
+        var workflow: String
+        var id: String
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 2)
+            bindings.append(workflow)
+            bindings.append(id)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> ExecutionRecord { try PostgresWorkflowStore.record(row) }
+    }
+
+    /// What a waiting execution re-reads: its status and the awaited deferred's value.
+    struct WaitState: PostgresPreparedStatement {
+        static let sql = """
+            SELECT e.status, d.value::text FROM executions e
+            LEFT JOIN deferreds d ON d.execution = e.key AND d.name = $2
+            WHERE e.key = $1
+            """
+        static let bindingDataTypes: [PostgresDataType] = [.int8, .text]
+        var key: ExecutionKey
+        var deferred: String?
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 2)
+            bindings.append(key)
+            bindings.append(deferred)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> (String, String?) { try row.decode((String, String?).self) }
+    }
+
+    /// A deferred's value unless one is stored; with `announce`, the execution is flagged and notified.
+    struct Resolve: PostgresPreparedStatement {
+        static let sql = """
+            WITH target AS (
+                SELECT key FROM executions WHERE workflow = $1 AND id = $2
+            ), inserted AS (
+                INSERT INTO deferreds (execution, name, value)
+                SELECT key, $3, $4::jsonb FROM target
+                ON CONFLICT (execution, name) DO NOTHING
+                RETURNING execution
+            ), flagged AS (
+                UPDATE executions e SET wake_pending = true
+                FROM inserted WHERE e.key = inserted.execution AND e.status IN ('pending', 'running', 'waiting')
+                  AND $5
+                RETURNING e.key
+            ), notified AS (
+                SELECT pg_notify($6, 'w' || key) FROM flagged
+            )
+            SELECT target.key, (SELECT count(*) FROM inserted) + 0 * (SELECT count(*) FROM notified) FROM target
+            """
+        static let bindingDataTypes: [PostgresDataType] = [.text, .text, .text, .text, .bool, .text]
+        var workflow: String
+        var id: String
+        var name: String
+        var value: String
+        var announce: Bool
+        var channel: String
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 6)
+            bindings.append(workflow)
+            bindings.append(id)
+            bindings.append(name)
+            bindings.append(value)
+            bindings.append(announce)
+            bindings.append(channel)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> (ExecutionKey, Int) { try row.decode((ExecutionKey, Int).self) }
+    }
+}
