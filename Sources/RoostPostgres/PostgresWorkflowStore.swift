@@ -110,12 +110,13 @@ public final class PostgresWorkflowStore: WorkflowStore {
         throw WorkflowError(.notAllowed, "execution '\(execution.id)' of \(execution.workflow) vanished while starting")
     }
 
-    public func claimExecution(key: ExecutionKey, workflows: [String]) async throws -> ClaimedExecution? {
+    public func claimExecution(key: ExecutionKey, workflows: [String], countingAttempt: Bool) async throws
+        -> ClaimedExecution? {
         try await client.withConnection { connection in
             let claimed = try await records("""
                 UPDATE \(unescaped: schema).executions
                 SET status = CASE WHEN status = 'pending' THEN 'running' ELSE status END,
-                    attempt = attempt + 1, updated_at = now()
+                    attempt = attempt + \(countingAttempt ? 1 : 0), updated_at = now()
                 WHERE key = \(key) AND status IN ('pending', 'running', 'waiting') AND workflow = ANY(\(workflows))
                 RETURNING \(unescaped: Self.recordColumns)
                 """, on: connection)

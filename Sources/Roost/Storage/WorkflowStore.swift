@@ -24,9 +24,10 @@ public protocol WorkflowStore: Sendable {
     func journal(key: ExecutionKey) async throws -> [JournalEntry]
 
     /// Takes an unfinished execution of one of `workflows` over for this process: `pending` becomes `running`,
-    /// the attempt number grows.
+    /// and the attempt number grows if `countingAttempt` (not when resuming a run this process parked).
     /// - Returns: The execution and its journal, or `nil` if it has finished or is of another workflow.
-    func claimExecution(key: ExecutionKey, workflows: [String]) async throws -> ClaimedExecution?
+    func claimExecution(key: ExecutionKey, workflows: [String], countingAttempt: Bool) async throws
+        -> ClaimedExecution?
 
     /// The keys of every unfinished execution (pending, running or waiting) of `workflows`, for recovery at
     /// start-up.

@@ -15,9 +15,22 @@ public final class WaiterRegistry: Sendable {
     /// - Returns: Whether anyone was waiting.
     @discardableResult
     public func signal(_ key: ExecutionKey) -> Bool {
-        let targets = waiters.withLock { $0[key].map { Array($0.values) } ?? [] }
-        for waiter in targets { waiter.signal() }
-        return !targets.isEmpty
+        signal(key) {}
+    }
+
+    /// Wakes every task waiting on the execution, or runs `otherwise` if none is — atomically with respect to
+    /// ``withExclusiveWaiter(for:_:release:)``'s release.
+    /// - Returns: Whether anyone was waiting.
+    @discardableResult
+    func signal(_ key: ExecutionKey, otherwise: () -> Void) -> Bool {
+        waiters.withLock { table in
+            guard let targets = table[key] else {
+                otherwise()
+                return false
+            }
+            for waiter in targets.values { waiter.signal() }
+            return true
+        }
     }
 
     /// Hands a deferred's stored value to the execution's waiters and wakes them.
@@ -55,18 +68,26 @@ public final class WaiterRegistry: Sendable {
 
 extension WaiterRegistry {
     /// Registers a waiter for the duration of `body` unless the execution already has one.
+    /// - Parameters:
+    ///   - key: The execution.
+    ///   - body: The work, given the waiter.
+    ///   - release: Runs with the waiter and the body's result while the waiter is removed, atomically with
+    ///     respect to ``signal(_:otherwise:)``.
     /// - Returns: `nil` without running `body` if the execution already has a waiter.
-    func withExclusiveWaiter<Result>(for key: ExecutionKey,
-                                     _ body: (Waiter) async throws -> Result) async rethrows -> Result? {
+    func withExclusiveWaiter<Result>(for key: ExecutionKey, _ body: (Waiter) async -> Result,
+                                     release: (Waiter, Result) -> Void) async -> Result? {
         let waiter = Waiter()
-        let id = ObjectIdentifier(waiter)
         let added = waiters.withLock { table -> Bool in
             guard table[key] == nil else { return false }
-            table[key] = [id: waiter]
+            table[key] = [ObjectIdentifier(waiter): waiter]
             return true
         }
         guard added else { return nil }
-        defer { waiters.withLock { $0[key] = nil } }
-        return try await body(waiter)
+        let result = await body(waiter)
+        waiters.withLock { table in
+            release(waiter, result)
+            table[key] = nil
+        }
+        return result
     }
 }

@@ -75,12 +75,24 @@ extension WorkflowContext {
     }
 
     /// Suspends until woken or `deadline`, then stops the run if the process is shutting down.
+    ///
+    /// A wait that lasts past ``parkAfter`` while `deadline` is further away than that parks the run: it stops
+    /// without writing anything, and the engine replays it when woken or `parkAfter` before `deadline`.
     func suspend(until deadline: Date?) async throws {
-        let instant = deadline.map { ContinuousClock.now + .seconds(max(0, $0.timeIntervalSinceNow)) }
+        let now = ContinuousClock.now
+        let instant = deadline.map { now + .seconds(max(0, $0.timeIntervalSinceNow)) }
+        var parkAt = parkAfter.map { now + $0 }
+        // Due soon after the park time: the timer would resume it at once, so it stays in memory.
+        if let parkAfter, let instant, instant <= now + parkAfter * 2 { parkAt = nil }
         logger.debug("execution suspended")
         onSuspend()
-        await waiter.wait(until: instant)
+        let until: ContinuousClock.Instant? = switch (instant, parkAt) {
+        case let (instant?, parkAt?): min(instant, parkAt)
+        case let (instant, parkAt): instant ?? parkAt
+        }
+        let signalled = await waiter.wait(until: until)
         if Task.isCancelled { try stop(.shutdown) }
+        if !signalled, let parkAt, ContinuousClock.now >= parkAt { try stop(.parked(deadline)) }
     }
 
     /// Waits until `due` by this process's clock, waking early only to check for cancellation.

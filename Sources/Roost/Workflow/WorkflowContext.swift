@@ -23,9 +23,11 @@ public final class WorkflowContext: Sendable {
     let waiter: Waiter
     let state: Mutex<ReplayState>
     let onSuspend: @Sendable () -> Void
+    /// How long a wait stays in memory before the run is parked; `nil` never parks.
+    let parkAfter: Duration?
 
     init(record: ExecutionRecord, journal: [JournalEntry], store: any WorkflowStore, coder: PayloadCoder,
-         waiter: Waiter, logger: Logger, onSuspend: @escaping @Sendable () -> Void) {
+         waiter: Waiter, logger: Logger, parkAfter: Duration?, onSuspend: @escaping @Sendable () -> Void) {
         executionId = record.id
         workflowName = record.workflow
         attempt = record.attempt
@@ -35,6 +37,7 @@ public final class WorkflowContext: Sendable {
         self.waiter = waiter
         self.logger = logger
         self.onSuspend = onSuspend
+        self.parkAfter = parkAfter
         state = Mutex(ReplayState(journal: journal, status: record.status))
     }
 

@@ -9,6 +9,8 @@ extension WorkflowEngine {
         case finished(ExecutionKey, ExecutionStatus)
         /// The execution's run stopped without storing an outcome (cancelled, shut down, database failure).
         case stopped(ExecutionKey)
+        /// The execution's run was parked while it waited: no task holds it until a wake-up or its due time.
+        case parked(ExecutionKey)
     }
 
     /// Calls `observer` for every event from now on, until ``removeObserver(_:)``; it must return quickly.

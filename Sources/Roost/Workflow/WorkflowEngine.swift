@@ -18,6 +18,10 @@ public final class WorkflowEngine: Service, Sendable {
         public var storageRetryDelay: Duration = .seconds(1)
         /// The largest payload (input, output, activity result, deferred value) in bytes. Defaults to 1 MiB.
         public var maximumPayloadBytes: Int = 1 << 20
+        /// How long a run waits in memory before it is parked: its task ends and only the execution's key and
+        /// due time stay in memory; a wake-up, or its due time coming within this interval, replays it. `nil`
+        /// keeps every waiting run in memory. Defaults to 5 seconds.
+        public var parkAfter: Duration? = .seconds(5)
 
         /// Creates the default configuration.
         public init() {}
@@ -29,8 +33,11 @@ public final class WorkflowEngine: Service, Sendable {
                    pollInterval: configuration.pollInterval, host: Host(engine: self))
     }
 
-    /// Executions hosted in this process right now.
+    /// Executions whose runs are in memory in this process right now.
     public var hostedCount: Int { hosted.count }
+
+    /// Executions of this process whose runs are parked: waiting, with no task in memory.
+    public var parkedCount: Int { parked.withLock { $0.count } }
 
     let store: any WorkflowStore
     let registry: WorkflowRegistry
@@ -47,6 +54,9 @@ public final class WorkflowEngine: Service, Sendable {
     let running = Mutex(false)
     /// The keys of executions whose runs are in progress here, by workflow and id.
     let hostedIds = Mutex<[ExecutionIdentity: ExecutionKey]>([:])
+    /// Runs parked while waiting, and the signal that their earliest due time moved.
+    let parked = Mutex(ParkedExecutions())
+    let parkedDueChanged = Waiter()
 
     struct ExecutionIdentity: Hashable {
         var workflow: String
@@ -57,7 +67,10 @@ public final class WorkflowEngine: Service, Sendable {
 
     struct Launch: Sendable {
         var key: ExecutionKey
+        /// A new execution inserted by this process: run it without claiming.
         var record: ExecutionRecord?
+        /// A parked run of this process: replay it without counting an attempt.
+        var resuming = false
     }
 
     /// Creates an engine.
@@ -77,10 +90,10 @@ public final class WorkflowEngine: Service, Sendable {
     }
 
     public func run() async throws {
-        let token = store.addNotificationHandler { [hosted, resultWaiters, pollNow, launchContinuation] note in
+        let token = store.addNotificationHandler { [weak self, resultWaiters, pollNow] note in
             switch note {
             case .wake(let key):
-                if !hosted.signal(key) { launchContinuation.yield(Launch(key: key)) }
+                self?.wake(key)
             case .finished(let key):
                 resultWaiters.signal(key)
             case .resumed:
@@ -96,6 +109,7 @@ public final class WorkflowEngine: Service, Sendable {
         }
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { await self.pollLoop() }
+            group.addTask { await self.parkedTimerLoop() }
             for key in try await store.unfinishedExecutions(workflows: registry.names) {
                 launchContinuation.yield(Launch(key: key))
             }
@@ -122,44 +136,71 @@ public final class WorkflowEngine: Service, Sendable {
         }
     }
 
-    /// Wakes a hosted execution, or hosts it if this process does not.
+    /// Wakes a hosted execution, resumes a parked one, or hosts it if this process does not.
     func wake(_ key: ExecutionKey) {
-        if !hosted.signal(key) { launchContinuation.yield(Launch(key: key)) }
+        var launch: Launch?
+        hosted.signal(key) {
+            launch = Launch(key: key, resuming: parked.withLock { $0.resume(key) })
+        }
+        if let launch { launchContinuation.yield(launch) }
     }
 
-    /// Runs one execution until it finishes or stops; replays it after storage failures.
+    /// How a run ended.
+    enum RunEnd: Sendable {
+        /// Finished, stopped, or left to another process.
+        case ended
+        /// Parked while waiting, until woken or until its due time (if any) comes near.
+        case parked(Date?)
+    }
+
+    /// Runs one execution until it finishes, stops or parks; replays it after storage failures.
     private func host(_ launch: Launch) async {
         defer {
             if launch.record != nil { _ = queued.withLock { $0.remove(launch.key) } }
             // After the run is no longer hosted, so that a result wait that saw it hosted always gets a signal.
             resultWaiters.signal(launch.key)
         }
-        _ = await hosted.withExclusiveWaiter(for: launch.key) { waiter in
+        var resumeAtOnce = false
+        var didPark = false
+        _ = await hosted.withExclusiveWaiter(for: launch.key) { waiter -> RunEnd in
             if launch.record != nil { _ = queued.withLock { $0.remove(launch.key) } }
             var record = launch.record
             while !Task.isCancelled {
                 do {
-                    try await run(key: launch.key, fresh: record, waiter: waiter)
-                    return
+                    return try await run(key: launch.key, fresh: record, resuming: launch.resuming, waiter: waiter)
                 } catch {
-                    if Task.isCancelled { return }
+                    if Task.isCancelled { break }
                     logger.warning("execution run abandoned after a database failure; it will be replayed",
                                    metadata: ["roost.execution.key": "\(launch.key)", "roost.error": "\(error)"])
                     record = nil
                     try? await Task.sleep(for: configuration.storageRetryDelay)
                 }
             }
+            return .ended
+        } release: { waiter, end in
+            // Decided while no wake-up can slip between the run's last wait and its parking.
+            guard case .parked(let due) = end else { return }
+            if waiter.isSignalled {
+                resumeAtOnce = true
+            } else {
+                didPark = true
+                if parked.withLock({ $0.park(launch.key, until: due) }) { parkedDueChanged.signal() }
+            }
         }
+        if resumeAtOnce { launchContinuation.yield(Launch(key: launch.key, resuming: true)) }
+        if didPark { emit(.parked(launch.key)) }
     }
 
     /// One run of an execution: claim (unless fresh), replay and continue the workflow, store its outcome.
     /// - Throws: Storage errors, for the caller to retry.
-    private func run(key: ExecutionKey, fresh: ExecutionRecord?, waiter: Waiter) async throws {
+    private func run(key: ExecutionKey, fresh: ExecutionRecord?, resuming: Bool,
+                     waiter: Waiter) async throws -> RunEnd {
         let claimed: ClaimedExecution
         if let fresh {
             claimed = ClaimedExecution(record: fresh, journal: [])
         } else {
-            guard let existing = try await store.claimExecution(key: key, workflows: registry.names) else { return }
+            guard let existing = try await store.claimExecution(key: key, workflows: registry.names,
+                                                                countingAttempt: !resuming) else { return .ended }
             claimed = existing
         }
         let record = claimed.record
@@ -169,9 +210,11 @@ public final class WorkflowEngine: Service, Sendable {
         var logger = self.logger
         logger[metadataKey: "roost.workflow"] = "\(record.workflow)"
         logger[metadataKey: "roost.execution"] = "\(record.id)"
-        guard let workflow = try? registry.workflow(named: record.workflow) else { return }
+        guard let workflow = try? registry.workflow(named: record.workflow) else { return .ended }
         let context = WorkflowContext(record: record, journal: claimed.journal, store: store, coder: coder,
-                                      waiter: waiter, logger: logger) { [weak self] in self?.emit(.suspended(key)) }
+                                      waiter: waiter, logger: logger, parkAfter: configuration.parkAfter) {
+            [weak self] in self?.emit(.suspended(key))
+        }
         let result: Result<String, any Error>
         do {
             result = .success(try await workflow.run(record.input, context))
@@ -180,17 +223,19 @@ public final class WorkflowEngine: Service, Sendable {
         }
         let outcome: ExecutionOutcome
         switch context.stopReason {
+        case .parked(let due)?:
+            return .parked(due)
         case let reason? where reason.abandonsRun:
             logger.debug("execution run stopped", metadata: ["roost.reason": "\(reason)"])
             emit(.stopped(key))
-            return
+            return .ended
         case .storage(let error)?:
             throw error
         case .nonDeterminism(let error)?:
             outcome = .failed(FailureInfo(error, fallback: .nonDeterminism))
         case _?:
             emit(.stopped(key))
-            return
+            return .ended
         case nil:
             switch result {
             case .success(let output):
@@ -202,7 +247,7 @@ public final class WorkflowEngine: Service, Sendable {
             case .failure(let error):
                 if error is CancellationError, Task.isCancelled {
                     emit(.stopped(key))
-                    return
+                    return .ended
                 }
                 outcome = .failed(FailureInfo(error, fallback: .workflowFailed))
             }
@@ -212,10 +257,11 @@ public final class WorkflowEngine: Service, Sendable {
             logger.debug("execution finished", metadata: ["roost.outcome": "\(outcome.status)"])
         } catch is ExecutionNotWritable {
             emit(.stopped(key))
-            return
+            return .ended
         }
         resultWaiters.signal(key)
         emit(.finished(key, outcome.status))
+        return .ended
     }
 
     /// The engine as the host of executions started and changed in its process.

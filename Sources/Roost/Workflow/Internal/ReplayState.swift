@@ -1,3 +1,5 @@
+import Foundation
+
 /// Why an execution's run must stop making durable calls.
 enum StopReason: Sendable {
     /// The execution was cancelled; the workflow sees a `cancelled` error.
@@ -10,11 +12,13 @@ enum StopReason: Sendable {
     case storage(any Error)
     /// The process is shutting down; the run is abandoned and replayed by the next start.
     case shutdown
+    /// The run waited long enough to be parked: its task ends, and a wake-up or its due time (if any) replays it.
+    case parked(Date?)
 
     /// Whether the run ends without writing an outcome: someone else decided it, or the process stops.
     var abandonsRun: Bool {
         switch self {
-        case .cancelled, .lost, .shutdown: true
+        case .cancelled, .lost, .shutdown, .parked: true
         case .nonDeterminism, .storage: false
         }
     }
@@ -32,7 +36,7 @@ enum StopReason: Sendable {
         case .storage(let error):
             return WorkflowError(.storageUnavailable, "the database failed during execution '\(executionId)': "
                                  + "\(error); the run will be replayed", cause: error)
-        case .shutdown:
+        case .shutdown, .parked:
             return CancellationError()
         }
     }

@@ -4,7 +4,7 @@ import Synchronization
 ///
 /// The protocol that rules out lost wake-ups: ``reset()`` *before* reading or writing the state that decides whether
 /// to wait, then ``wait(until:)``. A ``signal()`` that lands anywhere after the reset — even before the wait starts —
-/// makes the wait return at once.
+/// makes the wait return at once, and stays visible in ``isSignalled`` until the next reset.
 final class Waiter: Sendable {
     private struct State {
         var signalled = false
@@ -22,6 +22,9 @@ final class Waiter: Sendable {
         state.withLock { $0.signalled = false }
     }
 
+    /// Whether a signal came since the last reset.
+    var isSignalled: Bool { state.withLock { $0.signalled } }
+
     /// Hands over a deferred's stored value and wakes the waiting task.
     func deliver(deferred: String, value: String) {
         state.withLock { $0.delivered[deferred] = value }
@@ -36,40 +39,49 @@ final class Waiter: Sendable {
     /// Wakes the waiting task, or the next wait if none is waiting.
     func signal() {
         let continuation = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            guard let continuation = state.continuation else {
-                state.signalled = true
-                return nil
-            }
-            state.continuation = nil
-            return continuation
+            state.signalled = true
+            defer { state.continuation = nil }
+            return state.continuation
         }
         continuation?.resume()
     }
 
     /// Suspends until a signal since the last reset, the deadline, or the task's cancellation.
-    func wait(until deadline: ContinuousClock.Instant?) async {
-        guard let deadline else { return await waitForSignal() }
-        guard deadline > .now else { return }
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { try? await Task.sleep(until: deadline, tolerance: .zero, clock: .continuous) }
-            group.addTask { await self.waitForSignal() }
-            await group.next()
-            group.cancelAll()
+    /// - Returns: Whether a signal came since the last reset (``isSignalled``).
+    @discardableResult
+    func wait(until deadline: ContinuousClock.Instant?) async -> Bool {
+        if let deadline {
+            if deadline > .now {
+                await withTaskGroup(of: Void.self) { group in
+                    group.addTask { try? await Task.sleep(until: deadline, tolerance: .zero, clock: .continuous) }
+                    group.addTask { await self.waitForSignal() }
+                    await group.next()
+                    group.cancelAll()
+                }
+            }
+        } else {
+            await waitForSignal()
         }
+        return isSignalled
     }
 
     private func waitForSignal() async {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let resumeNow = state.withLock { state -> Bool in
-                    if state.signalled { return true }
+                    if state.signalled || Task.isCancelled { return true }
                     state.continuation = continuation
                     return false
                 }
                 if resumeNow { continuation.resume() }
             }
         } onCancel: {
-            self.signal()
+            // Ends the wait without counting as a signal.
+            let continuation = state.withLock { state -> CheckedContinuation<Void, Never>? in
+                defer { state.continuation = nil }
+                return state.continuation
+            }
+            continuation?.resume()
         }
     }
 }
