@@ -1,5 +1,8 @@
 import ArgumentParser
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import PostgresNIO
 import Roost
@@ -192,8 +195,9 @@ struct EngineBenchRun {
                 for key in keys { try await events.suspended(key) }
                 started += batch
             }
-            // pg_stat_database refreshes its counters at most every 500 ms.
-            try await Task.sleep(for: .seconds(1))
+            // Backends flush their pg_stat_database counts when idle for 10 s: let the start-up's counts land
+            // before the window opens, and let parkAfter pass so the window sees the steady state.
+            try await Task.sleep(for: .seconds(11))
             let before = try await DatabaseCounters.read(storage)
             let clock = ContinuousClock.now
             try await Task.sleep(for: .milliseconds(Int64(options.window * 1000)))
@@ -201,9 +205,13 @@ struct EngineBenchRun {
             let elapsed = (ContinuousClock.now - clock).seconds
             // The two counter reads are the benchmark's own transactions.
             let transactions = Double(after.transactions - before.transactions - 2) / elapsed
+            let writes = Double(after.nextTransactionId - before.nextTransactionId - 1) / elapsed
+            Self.returnFreeMemory()
             var entry: [String: Any] = [
                 "waiting": level,
+                "parked": engine.parkedCount,
                 "transactionsPerSecond": Percentiles.rounded(max(0, transactions)),
+                "writeTransactionsPerSecond": Percentiles.rounded(max(0, writes)),
                 "runnerRSSBytes": Self.residentBytes(),
             ]
             if let first = before.statements, let last = after.statements {
@@ -214,7 +222,7 @@ struct EngineBenchRun {
         if let low = results.first, let high = results.last,
            let lowRSS = low["runnerRSSBytes"] as? Int, let highRSS = high["runnerRSSBytes"] as? Int,
            let lowCount = low["waiting"] as? Int, let highCount = high["waiting"] as? Int, highCount > lowCount {
-            results.append(["bytesPerWaitingExecution": (highRSS - lowRSS) / (highCount - lowCount)])
+            results.append(["residentBytesPerWaitingExecution": (highRSS - lowRSS) / (highCount - lowCount)])
         }
         return results
     }
@@ -223,6 +231,17 @@ struct EngineBenchRun {
         let percentiles = Percentiles(samples)
         return ["p50": Percentiles.rounded(percentiles.p50), "p99": Percentiles.rounded(percentiles.p99),
                 "max": Percentiles.rounded(percentiles.max), "samples": samples.count]
+    }
+
+    /// Hands freed heap pages back to the system (glibc's `malloc_trim`), so resident memory shows what is in use
+    /// rather than the high-water mark of the start-up.
+    static func returnFreeMemory() {
+        #if canImport(Glibc)
+        typealias Trim = @convention(c) (Int) -> Int32
+        if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") {
+            _ = unsafeBitCast(symbol, to: Trim.self)(0)
+        }
+        #endif
     }
 
     static func residentBytes() -> Int {
