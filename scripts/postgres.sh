@@ -5,14 +5,17 @@
 #   scripts/postgres.sh stop           stop it (data is kept under .roost/postgres)
 #   scripts/postgres.sh status         say whether it runs; exit 0 if it does
 #   scripts/postgres.sh url            print the URL
+#   scripts/postgres.sh restart        stop it and start it again on the same port
 #   scripts/postgres.sh destroy        stop it and delete its data
 #
 # With ROOST_DATABASE_URL set (or POSTGRES_HOST and friends), every command
 # points at that existing server instead and starts nothing.
+# ROOST_POSTGRES_DIR chooses where the server keeps its data (default .roost/postgres),
+# so that tests can run a server of their own.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-state="$root/.roost/postgres"
+state="${ROOST_POSTGRES_DIR:-$root/.roost/postgres}"
 data="$state/data"
 log="$state/postgres.log"
 user=roost
@@ -57,6 +60,16 @@ owner() {
     echo roost
 }
 
+# Closes inherited descriptors above stderr, so that the server does not keep its starter's pipes open (a
+# caller waiting for this script's output or exit would otherwise wait for the server's).
+close_inherited_fds() {
+    local fd
+    for fd in /proc/self/fd/*; do
+        fd=${fd##*/}
+        if (( fd > 2 )); then eval "exec ${fd}>&-" 2>/dev/null || true; fi
+    done
+}
+
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
@@ -89,10 +102,10 @@ start() {
     echo "$wanted" >"$state/port"
     [[ $(id -u) -eq 0 ]] && chown "$(owner)" "$state/port"
     touch "$log"; [[ $(id -u) -eq 0 ]] && chown "$(owner)" "$log"
-    as_owner "$bin/pg_ctl" -D "$data" -l "$log" -w -t 60 start -o "\
+    ( close_inherited_fds; as_owner "$bin/pg_ctl" -D "$data" -l "$log" -w -t 60 start -o "\
         -c listen_addresses=127.0.0.1 -c port=$wanted -c unix_socket_directories='' \
         -c max_connections=300 -c shared_preload_libraries=pg_stat_statements \
-        -c pg_stat_statements.track=all" >/dev/null || { tail -20 "$log" >&2; exit 1; }
+        -c pg_stat_statements.track=all" ) >/dev/null 2>>"$log" || { tail -20 "$log" >&2; exit 1; }
     if ! as_owner "$bin/psql" -h 127.0.0.1 -p "$wanted" -U "$user" -d postgres -Atqc \
         "SELECT 1 FROM pg_database WHERE datname = '$database'" | grep -q 1; then
         as_owner "$bin/psql" -h 127.0.0.1 -p "$wanted" -U "$user" -d postgres -qc "CREATE DATABASE $database" >/dev/null
@@ -102,7 +115,7 @@ start() {
 
 stop() {
     running || return 0
-    as_owner "$(bindir)/pg_ctl" -D "$data" -m fast -w stop >/dev/null
+    as_owner "$(bindir)/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>>"$log"
 }
 
 command="${1:-}"
@@ -110,8 +123,8 @@ if url_override=$(external_url); then
     case "$command" in
         start|url) printf '%s\n' "$url_override" ;;
         status) echo "using the server at ROOST_DATABASE_URL / POSTGRES_*" ;;
-        stop|destroy) ;;
-        *) echo "usage: scripts/postgres.sh start [PORT]|stop|status|url|destroy" >&2; exit 2 ;;
+        stop|restart|destroy) ;;
+        *) echo "usage: scripts/postgres.sh start [PORT]|stop|restart|status|url|destroy" >&2; exit 2 ;;
     esac
     exit 0
 fi
@@ -123,6 +136,8 @@ case "$command" in
         if running; then echo "running: $(url)"; else echo "stopped"; exit 1; fi ;;
     url)
         if running; then url; else echo "postgres.sh: not running; start it with scripts/postgres.sh start" >&2; exit 1; fi ;;
+    restart)
+        if running; then port_was=$(port); stop; start "$port_was"; else start; fi ;;
     destroy) stop; rm -rf "$state" ;;
-    *) echo "usage: scripts/postgres.sh start [PORT]|stop|status|url|destroy" >&2; exit 2 ;;
+    *) echo "usage: scripts/postgres.sh start [PORT]|stop|restart|status|url|destroy" >&2; exit 2 ;;
 esac

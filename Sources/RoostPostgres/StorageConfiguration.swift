@@ -13,7 +13,8 @@ public struct StorageConfiguration: Sendable {
     public var password: String?
     /// The database. Defaults to the user name.
     public var database: String?
-    /// Whether to use TLS: `disable`, `prefer` or `require`, as libpq's `sslmode`. Defaults to `prefer`.
+    /// Whether to use TLS: `disable`, `prefer` or `require`, as libpq's `sslmode`. Defaults to `disable` for a
+    /// loopback host and `prefer` otherwise.
     public var tlsMode: String = "prefer"
     /// The schema every table lives in. Defaults to `roost`.
     public var schema: String = "roost"
@@ -27,6 +28,7 @@ public struct StorageConfiguration: Sendable {
     public init(host: String = "127.0.0.1", port: Int = 5432, username: String = "postgres",
                 password: String? = nil, database: String? = nil, schema: String = "roost") throws {
         self.host = host
+        tlsMode = Self.defaultTLSMode(host: host)
         self.port = port
         self.username = username
         self.password = password
@@ -47,6 +49,7 @@ public struct StorageConfiguration: Sendable {
                                + "postgres://user[:password]@host[:port]/database")
         }
         self.host = host
+        tlsMode = Self.defaultTLSMode(host: host)
         port = components.port ?? 5432
         username = components.user.flatMap { $0.removingPercentEncoding } ?? "postgres"
         password = components.password.flatMap { $0.removingPercentEncoding }
@@ -101,6 +104,12 @@ public struct StorageConfiguration: Sendable {
             configuration.maximumConnections = size
         }
         return configuration
+    }
+
+    /// TLS buys nothing on loopback, and its negotiation is one more step that can stall while a restarting
+    /// server accepts and drops connections.
+    static func defaultTLSMode(host: String) -> String {
+        ["127.0.0.1", "localhost", "::1"].contains(host) || host.hasPrefix("127.") ? "disable" : "prefer"
     }
 
     /// Checks the schema name and the TLS mode.

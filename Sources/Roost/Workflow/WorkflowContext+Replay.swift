@@ -40,6 +40,8 @@ extension WorkflowContext {
 
     /// Runs a store operation, turning storage failures and lost guards into a stop of the run.
     func durable<Result>(_ operation: () async throws -> Result) async throws -> Result {
+        logger.trace("durable call started")
+        defer { logger.trace("durable call ended") }
         do {
             return try await operation()
         } catch let error as ActivityBodyError {

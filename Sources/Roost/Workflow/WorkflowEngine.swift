@@ -131,7 +131,7 @@ public final class WorkflowEngine: Service, Sendable {
             do {
                 for key in try await store.takeWakeUps() { wake(key) }
             } catch {
-                logger.debug("wake-up poll failed", metadata: ["roost.error": "\(error)"])
+                logger.debug("wake-up poll failed", metadata: ["roost.error": "\(String(reflecting: error))"])
             }
         }
     }
@@ -147,14 +147,20 @@ public final class WorkflowEngine: Service, Sendable {
 
     /// How a run ended.
     enum RunEnd: Sendable {
-        /// Finished, stopped, or left to another process.
-        case ended
+        /// Not run here: finished already, or of a workflow this process does not know.
+        case skipped
+        /// Stored its outcome.
+        case finished(ExecutionStatus)
+        /// Stopped without storing an outcome (cancelled, decided elsewhere, shut down).
+        case stopped
         /// Parked while waiting, until woken or until its due time (if any) comes near.
         case parked(Date?)
     }
 
     /// Runs one execution until it finishes, stops or parks; replays it after storage failures.
     private func host(_ launch: Launch) async {
+        // A recovery or wake-up launch for an execution this process started and is about to run adds nothing.
+        if launch.record == nil, queued.withLock({ $0.contains(launch.key) }) { return }
         defer {
             if launch.record != nil { _ = queued.withLock { $0.remove(launch.key) } }
             // After the run is no longer hosted, so that a result wait that saw it hosted always gets a signal.
@@ -162,7 +168,7 @@ public final class WorkflowEngine: Service, Sendable {
         }
         var resumeAtOnce = false
         var didPark = false
-        _ = await hosted.withExclusiveWaiter(for: launch.key) { waiter -> RunEnd in
+        let end = await hosted.withExclusiveWaiter(for: launch.key) { waiter -> RunEnd in
             if launch.record != nil { _ = queued.withLock { $0.remove(launch.key) } }
             var record = launch.record
             while !Task.isCancelled {
@@ -171,12 +177,13 @@ public final class WorkflowEngine: Service, Sendable {
                 } catch {
                     if Task.isCancelled { break }
                     logger.warning("execution run abandoned after a database failure; it will be replayed",
-                                   metadata: ["roost.execution.key": "\(launch.key)", "roost.error": "\(error)"])
+                                   metadata: ["roost.execution.key": "\(launch.key)",
+                                              "roost.error": "\(String(reflecting: error))"])
                     record = nil
                     try? await Task.sleep(for: configuration.storageRetryDelay)
                 }
             }
-            return .ended
+            return .stopped
         } release: { waiter, end in
             // Decided while no wake-up can slip between the run's last wait and its parking.
             guard case .parked(let due) = end else { return }
@@ -188,7 +195,13 @@ public final class WorkflowEngine: Service, Sendable {
             }
         }
         if resumeAtOnce { launchContinuation.yield(Launch(key: launch.key, resuming: true)) }
-        if didPark { emit(.parked(launch.key)) }
+        // Observers hear of a run's end once it no longer counts as hosted.
+        switch end {
+        case .finished(let status)?: emit(.finished(launch.key, status))
+        case .stopped?: emit(.stopped(launch.key))
+        case .parked?: if didPark { emit(.parked(launch.key)) }
+        case .skipped?, nil: break
+        }
     }
 
     /// One run of an execution: claim (unless fresh), replay and continue the workflow, store its outcome.
@@ -200,7 +213,7 @@ public final class WorkflowEngine: Service, Sendable {
             claimed = ClaimedExecution(record: fresh, journal: [])
         } else {
             guard let existing = try await store.claimExecution(key: key, workflows: registry.names,
-                                                                countingAttempt: !resuming) else { return .ended }
+                                                                countingAttempt: !resuming) else { return .skipped }
             claimed = existing
         }
         let record = claimed.record
@@ -210,7 +223,7 @@ public final class WorkflowEngine: Service, Sendable {
         var logger = self.logger
         logger[metadataKey: "roost.workflow"] = "\(record.workflow)"
         logger[metadataKey: "roost.execution"] = "\(record.id)"
-        guard let workflow = try? registry.workflow(named: record.workflow) else { return .ended }
+        guard let workflow = try? registry.workflow(named: record.workflow) else { return .skipped }
         let context = WorkflowContext(record: record, journal: claimed.journal, store: store, coder: coder,
                                       waiter: waiter, logger: logger, parkAfter: configuration.parkAfter) {
             [weak self] in self?.emit(.suspended(key))
@@ -227,15 +240,13 @@ public final class WorkflowEngine: Service, Sendable {
             return .parked(due)
         case let reason? where reason.abandonsRun:
             logger.debug("execution run stopped", metadata: ["roost.reason": "\(reason)"])
-            emit(.stopped(key))
-            return .ended
+            return .stopped
         case .storage(let error)?:
             throw error
         case .nonDeterminism(let error)?:
             outcome = .failed(FailureInfo(error, fallback: .nonDeterminism))
         case _?:
-            emit(.stopped(key))
-            return .ended
+            return .stopped
         case nil:
             switch result {
             case .success(let output):
@@ -245,10 +256,7 @@ public final class WorkflowEngine: Service, Sendable {
                     outcome = .completed(output)
                 }
             case .failure(let error):
-                if error is CancellationError, Task.isCancelled {
-                    emit(.stopped(key))
-                    return .ended
-                }
+                if error is CancellationError, Task.isCancelled { return .stopped }
                 outcome = .failed(FailureInfo(error, fallback: .workflowFailed))
             }
         }
@@ -256,12 +264,10 @@ public final class WorkflowEngine: Service, Sendable {
             try await store.finish(key: key, entries: context.unwritten(), outcome: outcome)
             logger.debug("execution finished", metadata: ["roost.outcome": "\(outcome.status)"])
         } catch is ExecutionNotWritable {
-            emit(.stopped(key))
-            return .ended
+            return .stopped
         }
         resultWaiters.signal(key)
-        emit(.finished(key, outcome.status))
-        return .ended
+        return .finished(outcome.status)
     }
 
     /// The engine as the host of executions started and changed in its process.

@@ -58,8 +58,6 @@ func reportingErrors(_ body: () async throws -> Void) async throws {
         try await body()
     } catch let error as ExitCode {
         throw error
-    } catch let error as ValidationError {
-        throw error
     } catch {
         FileHandle.standardError.write(Data("roost: \(describe(error))\n".utf8))
         throw ExitCode(1)
@@ -71,6 +69,7 @@ func describe(_ error: any Error) -> String {
     switch error {
     case let error as WorkflowError: return "\(error.code): \(error.message)"
     case let error as StorageError: return "\(error.code): \(error.message)"
+    case let error as ValidationError: return "invalid_configuration: \(error.message)"
     default:
         let text = String(reflecting: error).replacingOccurrences(of: "\n", with: " ")
         return "error: \(text)"

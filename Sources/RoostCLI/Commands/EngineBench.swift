@@ -219,7 +219,8 @@ struct EngineBenchRun {
             }
             results.append(entry)
         }
-        if let low = results.first, let high = results.last,
+        // Between the two largest levels: the smallest one still carries the throughput runs' leftovers.
+        if results.count >= 2, let low = results.dropLast().last, let high = results.last,
            let lowRSS = low["runnerRSSBytes"] as? Int, let highRSS = high["runnerRSSBytes"] as? Int,
            let lowCount = low["waiting"] as? Int, let highCount = high["waiting"] as? Int, highCount > lowCount {
             results.append(["residentBytesPerWaitingExecution": (highRSS - lowRSS) / (highCount - lowCount)])

@@ -82,6 +82,12 @@ enum RunnerSettings {
             }
             configuration.pollInterval = .milliseconds(value)
         }
+        if let text = environment["ROOST_PARK_AFTER_MS"] {
+            guard let value = Int(text), value >= 0 else {
+                throw ValidationError("ROOST_PARK_AFTER_MS '\(text)' must be a number of milliseconds (0 never parks)")
+            }
+            configuration.parkAfter = value == 0 ? nil : .milliseconds(value)
+        }
         configuration.maximumPayloadBytes = try Settings.maximumPayloadBytes(environment)
         return configuration
     }
