@@ -18,6 +18,7 @@ extension ActivityTransaction {
     @discardableResult
     public func query(_ query: PostgresQuery, file: String = #fileID, line: Int = #line) async throws
         -> PostgresRowSequence {
-        try await connection.query(query, logger: connection.logger, file: file, line: line)
+        try connection.ensureOpen()
+        return try await connection.query(query, logger: connection.logger, file: file, line: line)
     }
 }

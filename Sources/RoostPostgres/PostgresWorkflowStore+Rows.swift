@@ -10,6 +10,7 @@ extension PostgresWorkflowStore {
                       on connection: PostgresConnection) async throws {
         let json = Self.journalJSON(entries)
         var guarded = 0
+        try connection.ensureOpen()
         if let status {
             let statement = Statements.WriteJournalAndStatus(key: key, entries: json, status: status.rawValue)
             for try await count in try await connection.execute(statement, logger: logger) { guarded = count }
@@ -39,11 +40,7 @@ extension PostgresWorkflowStore {
             SELECT position, kind, name, state, attempts, result::text, error::text, due_at
             FROM \(unescaped: schema).journal WHERE execution = \(key) ORDER BY position
             """
-        let rows = if let connection {
-            try await connection.query(query, logger: logger)
-        } else {
-            try await client.query(query, logger: logger)
-        }
+        let rows = try await rows(query, on: connection)
         var entries: [JournalEntry] = []
         for try await (position, kind, name, state, attempts, result, error, dueAt)
             in rows.decode((Int, String, String, String, Int, String?, String?, Date?).self) {
@@ -54,12 +51,15 @@ extension PostgresWorkflowStore {
         return entries
     }
 
+    /// Runs a query on a leased connection, or on any connection of the pool.
+    func rows(_ query: PostgresQuery, on connection: PostgresConnection?) async throws -> PostgresRowSequence {
+        guard let connection else { return try await client.query(query, logger: logger) }
+        try connection.ensureOpen()
+        return try await connection.query(query, logger: logger)
+    }
+
     func records(_ query: PostgresQuery, on connection: PostgresConnection? = nil) async throws -> [ExecutionRecord] {
-        let rows = if let connection {
-            try await connection.query(query, logger: logger)
-        } else {
-            try await client.query(query, logger: logger)
-        }
+        let rows = try await rows(query, on: connection)
         var records: [ExecutionRecord] = []
         for try await row in rows { records.append(try Self.record(row)) }
         return records

@@ -149,20 +149,22 @@ public final class PostgresWorkflowStore: WorkflowStore {
                             context: ActivityContext,
                             body: (ActivityTransaction) async throws -> JournalEntry) async throws {
         try await client.withConnection { connection in
+            try connection.ensureOpen()
             try await connection.query("BEGIN", logger: logger)
             let completed: JournalEntry
             do {
                 completed = try await body(ActivityTransaction(context: context, handle: connection))
             } catch {
-                _ = try? await connection.query("ROLLBACK", logger: logger)
                 if connection.isClosed || error is CancellationError { throw error }
+                _ = try? await connection.query("ROLLBACK", logger: logger)
                 throw ActivityBodyError(error)
             }
             do {
                 try await guardedWrite(key: key, entries: entries + [completed], status: status, on: connection)
+                try connection.ensureOpen()
                 try await connection.query("COMMIT", logger: logger)
             } catch {
-                _ = try? await connection.query("ROLLBACK", logger: logger)
+                if !connection.isClosed { _ = try? await connection.query("ROLLBACK", logger: logger) }
                 throw error
             }
         }

@@ -12,6 +12,8 @@ public struct StorageError: Error, Sendable, CustomStringConvertible {
         public static let invalidConfiguration = Code("invalid_configuration")
         /// A migration failed, or the database's schema is newer than this build.
         public static let migrationFailed = Code("migration_failed")
+        /// The database connection closed under an operation; retrying on a new connection may succeed.
+        public static let connectionClosed = Code("connection_closed")
     }
 
     /// What kind of error this is.

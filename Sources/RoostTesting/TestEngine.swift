@@ -20,7 +20,8 @@ public func withWorkflowEngine<Result: Sendable>(
     return try await withRunningEngine(engine) { try await body($0) }
 }
 
-/// Runs an engine in the background for the duration of `body`, then stops it as a shutdown would.
+/// Runs an engine in the background for the duration of `body`, then stops it as a shutdown would. `body` starts
+/// once the engine has listed the executions it recovers.
 /// - Parameters:
 ///   - engine: The engine; make an ``EngineEvents`` recorder for it first to see the events of its start-up.
 ///   - body: The test.
@@ -28,9 +29,11 @@ public func withWorkflowEngine<Result: Sendable>(
 public func withRunningEngine<Result: Sendable>(
     _ engine: WorkflowEngine, _ body: (WorkflowEngine) async throws -> Result
 ) async throws -> Result {
-    try await withThrowingTaskGroup(of: Void.self) { group in
+    let events = EngineEvents(engine)
+    return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await engine.run() }
         defer { group.cancelAll() }
+        try await events.first { $0 == .started }
         return try await body(engine)
     }
 }

@@ -114,6 +114,7 @@ public final class WorkflowEngine: Service, Sendable {
                 launchContinuation.yield(Launch(key: key))
             }
             logger.info("workflow engine started", metadata: ["roost.workflows": "\(registry.names)"])
+            emit(.started)
             for await launch in launches.cancelOnGracefulShutdown() {
                 group.addTask { await self.host(launch) }
             }
