@@ -38,7 +38,7 @@ public struct ThrowawayPostgres: Sendable {
         environment["ROOST_POSTGRES_DIR"] = directory
         process.environment = environment
         let outputPath = directory + ".out"
-        FileManager.default.createFile(atPath: outputPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
         let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
         defer { try? FileManager.default.removeItem(atPath: outputPath) }
         process.standardOutput = output
