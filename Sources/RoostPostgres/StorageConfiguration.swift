@@ -131,6 +131,19 @@ public struct StorageConfiguration: Sendable {
         }
     }
 
+    /// The URL, password included, for handing the configuration to another process.
+    public var url: String {
+        var components = URLComponents()
+        components.scheme = "postgres"
+        components.user = username
+        components.password = password
+        components.host = host
+        components.port = port
+        components.path = "/" + (database ?? username)
+        components.queryItems = [URLQueryItem(name: "sslmode", value: tlsMode)]
+        return components.string ?? redactedURL
+    }
+
     /// The URL without its password, for messages.
     public var redactedURL: String {
         "postgres://\(username)@\(host):\(port)/\(database ?? username)"

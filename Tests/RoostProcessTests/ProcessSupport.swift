@@ -19,12 +19,9 @@ final class ProcessHarness: Sendable {
     }
 
     var environment: [String: String] {
-        let configuration = storage.configuration
-        var url = "postgres://\(configuration.username)"
-        if let password = configuration.password { url += ":\(password)" }
-        url += "@\(configuration.host):\(configuration.port)/\(configuration.database ?? configuration.username)"
-        return [
-            "ROOST_DATABASE_URL": url, "ROOST_SCHEMA": configuration.schema, "ROOST_LOG_LEVEL": "debug",
+        [
+            "ROOST_DATABASE_URL": storage.configuration.url, "ROOST_SCHEMA": storage.configuration.schema,
+            "ROOST_LOG_LEVEL": "debug",
             "ROOST_POLL_INTERVAL_MS": "250",
         ]
     }

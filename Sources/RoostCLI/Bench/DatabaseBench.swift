@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PostgresNIO
+import Roost
 import RoostPostgres
 
 /// `roost bench database`: the round-trip floor under the engine — sequential `SELECT 1` and single-row

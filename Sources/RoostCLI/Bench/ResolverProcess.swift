@@ -14,10 +14,7 @@ final class ResolverProcess {
         process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
         process.arguments = ["bench", "resolver"]
         var environment = ProcessInfo.processInfo.environment
-        var url = "postgres://\(configuration.username)"
-        if let password = configuration.password { url += ":\(password)" }
-        url += "@\(configuration.host):\(configuration.port)/\(configuration.database ?? configuration.username)"
-        environment["ROOST_DATABASE_URL"] = url
+        environment["ROOST_DATABASE_URL"] = configuration.url
         environment["ROOST_SCHEMA"] = configuration.schema
         process.environment = environment
         let output = Pipe()

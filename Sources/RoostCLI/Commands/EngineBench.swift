@@ -253,10 +253,3 @@ struct EngineBenchRun {
         return kilobytes * 1024
     }
 }
-
-extension Duration {
-    var seconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
-    }
-}
