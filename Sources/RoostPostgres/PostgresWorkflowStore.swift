@@ -2,7 +2,6 @@ import Foundation
 import Logging
 import PostgresNIO
 import Roost
-import Synchronization
 
 /// The ``WorkflowStore`` on PostgreSQL: executions, journal and deferreds in the configured schema.
 ///
@@ -15,7 +14,7 @@ public final class PostgresWorkflowStore: WorkflowStore {
     let logger: Logger
     /// The `LISTEN`/`NOTIFY` channel: one per schema.
     let channel: String
-    private let handlers = Mutex<(next: Int, table: [Int: @Sendable (StoreNotification) -> Void])>((0, [:]))
+    private let handlers = Subscribers<StoreNotification>()
 
     init(client: PostgresClient, schema: String, logger: Logger) {
         self.client = client
@@ -27,19 +26,15 @@ public final class PostgresWorkflowStore: WorkflowStore {
     // MARK: Notifications
 
     public func addNotificationHandler(_ handler: @escaping @Sendable (StoreNotification) -> Void) -> Int {
-        handlers.withLock { state in
-            state.next += 1
-            state.table[state.next] = handler
-            return state.next
-        }
+        handlers.add(handler)
     }
 
     public func removeNotificationHandler(_ token: Int) {
-        handlers.withLock { _ = $0.table.removeValue(forKey: token) }
+        handlers.remove(token)
     }
 
     func deliver(_ note: StoreNotification) {
-        for handler in handlers.withLock({ Array($0.table.values) }) { handler(note) }
+        handlers.publish(note)
     }
 
     static func parse(_ payload: String) -> StoreNotification? {
@@ -53,7 +48,6 @@ public final class PostgresWorkflowStore: WorkflowStore {
 
     // MARK: Reading
 
-    static let recordColumns = Statements.recordColumns
 
     public func execution(workflow: String, id: String) async throws -> ExecutionRecord? {
         try await first(Statements.ExecutionById(workflow: workflow, id: id))
@@ -65,7 +59,7 @@ public final class PostgresWorkflowStore: WorkflowStore {
 
     public func listExecutions(_ filter: ExecutionFilter) async throws -> [ExecutionRecord] {
         try await records("""
-            SELECT \(unescaped: Self.recordColumns) FROM \(unescaped: schema).executions
+            SELECT \(unescaped: Statements.recordColumns) FROM \(unescaped: schema).executions
             WHERE (\(filter.workflow)::text IS NULL OR workflow = \(filter.workflow))
               AND (\(filter.status?.rawValue)::text IS NULL OR status = \(filter.status?.rawValue))
             ORDER BY key DESC LIMIT \(filter.limit)
@@ -100,7 +94,7 @@ public final class PostgresWorkflowStore: WorkflowStore {
         let inserted = try await payloadErrors { try await first(statement) }
         if let record = inserted { return .inserted(record) }
         let rows = try await client.query("""
-            SELECT \(unescaped: Self.recordColumns), input = \(execution.input)::jsonb
+            SELECT \(unescaped: Statements.recordColumns), input = \(execution.input)::jsonb
             FROM \(unescaped: schema).executions WHERE workflow = \(execution.workflow) AND id = \(execution.id)
             """, logger: logger)
         for try await row in rows {
@@ -118,7 +112,7 @@ public final class PostgresWorkflowStore: WorkflowStore {
                 SET status = CASE WHEN status = 'pending' THEN 'running' ELSE status END,
                     attempt = attempt + \(countingAttempt ? 1 : 0), updated_at = now()
                 WHERE key = \(key) AND status IN ('pending', 'running', 'waiting') AND workflow = ANY(\(workflows))
-                RETURNING \(unescaped: Self.recordColumns)
+                RETURNING \(unescaped: Statements.recordColumns)
                 """, on: connection)
             guard let record = claimed.first else { return nil }
             return ClaimedExecution(record: record, journal: try await journal(key: key, on: connection))

@@ -1,4 +1,3 @@
-import Synchronization
 
 extension WorkflowEngine {
     /// Something that happened to an execution hosted by this engine, for tests and diagnostics.
@@ -18,26 +17,15 @@ extension WorkflowEngine {
     /// Calls `observer` for every event from now on, until ``removeObserver(_:)``; it must return quickly.
     /// - Returns: A token for ``removeObserver(_:)``.
     public func addObserver(_ observer: @escaping @Sendable (Event) -> Void) -> Int {
-        observers.withLock { state in
-            state.next += 1
-            state.table[state.next] = observer
-            return state.next
-        }
+        observers.add(observer)
     }
 
     /// Stops calling an observer.
     public func removeObserver(_ token: Int) {
-        observers.withLock { _ = $0.table.removeValue(forKey: token) }
+        observers.remove(token)
     }
 
     func emit(_ event: Event) {
-        let targets = observers.withLock { Array($0.table.values) }
-        for observer in targets { observer(event) }
+        observers.publish(event)
     }
-}
-
-/// The observers of an engine's events.
-struct Observers: Sendable {
-    var next = 0
-    var table: [Int: @Sendable (WorkflowEngine.Event) -> Void] = [:]
 }

@@ -47,7 +47,7 @@ public final class WorkflowEngine: Service, Sendable {
     let hosted = WaiterRegistry()
     let resultWaiters = WaiterRegistry()
     let pollNow = Waiter()
-    let observers = Mutex(Observers())
+    let observers = Subscribers<Event>()
     /// Executions started in this process whose run has not registered yet.
     let queued = Mutex(Set<ExecutionKey>())
     /// Whether ``run()`` is taking work.
