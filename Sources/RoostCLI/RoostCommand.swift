@@ -1,11 +1,11 @@
 import ArgumentParser
 
-/// The `roost` command: runner, migrations, executions, deferreds and benchmarks.
+/// The `roost` command: runner, migrations, cluster status, executions, deferreds and benchmarks.
 public struct RoostCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "roost",
         abstract: "Durable workflows on PostgreSQL.",
-        subcommands: [RunnerCommand.self, MigrateCommand.self, WorkflowCommand.self, DeferredCommand.self,
+        subcommands: [RunnerCommand.self, MigrateCommand.self, ClusterCommand.self, WorkflowCommand.self, DeferredCommand.self,
                       BenchCommand.self, DemoCommand.self]
     )
 

@@ -64,6 +64,36 @@ public enum Migrations {
                 PRIMARY KEY (execution, name)
             );
             """),
+        Migration(version: 2, name: "cluster settings, runners and shard leases", sql: """
+            CREATE TABLE {schema}.cluster_settings (
+                name text PRIMARY KEY,
+                value text NOT NULL,
+                stored_at timestamptz NOT NULL DEFAULT now()
+            );
+
+            CREATE TABLE {schema}.runners (
+                incarnation uuid PRIMARY KEY,
+                address text NOT NULL,
+                machine_id integer NOT NULL,
+                lease_ttl_ms integer NOT NULL CHECK (lease_ttl_ms > 0),
+                started_at timestamptz NOT NULL DEFAULT now(),
+                heartbeat_at timestamptz NOT NULL DEFAULT now(),
+                expires_at timestamptz NOT NULL,
+                stopped_at timestamptz
+            );
+            CREATE INDEX runners_live ON {schema}.runners (expires_at);
+            CREATE INDEX runners_by_address ON {schema}.runners (address);
+
+            CREATE TABLE {schema}.shard_leases (
+                shard_group text NOT NULL,
+                shard integer NOT NULL,
+                owner uuid,
+                epoch bigint NOT NULL DEFAULT 0,
+                acquired_at timestamptz,
+                PRIMARY KEY (shard_group, shard)
+            );
+            CREATE INDEX shard_leases_by_owner ON {schema}.shard_leases (owner);
+            """),
     ]
 
     /// Applies every migration the schema lacks, under a session advisory lock so that processes starting at once

@@ -5,7 +5,7 @@ import ServiceLifecycle
 import Synchronization
 
 /// Roost's PostgreSQL storage: the one connection pool and schema every query goes through, the migrations, and
-/// the listener that turns `NOTIFY` into ``StoreNotification``s.
+/// the listener that turns `NOTIFY` into ``StoreNotification``s and membership changes.
 ///
 /// Run it as a `Service`, or scope it with ``withPostgresStorage(_:logger:_:)``; queries hang unless it runs.
 public final class PostgresStorage: Service, Sendable {
@@ -15,6 +15,8 @@ public final class PostgresStorage: Service, Sendable {
     public let client: PostgresClient
     /// The workflow store on this storage.
     public let store: PostgresWorkflowStore
+    /// The cluster store (membership, settings, shard leases) on this storage.
+    public let cluster: PostgresClusterStore
     let logger: Logger
 
     /// Creates the storage; nothing connects until ``run()``.
@@ -27,14 +29,19 @@ public final class PostgresStorage: Service, Sendable {
         poolLogger.logLevel = max(logger.logLevel, .error)
         client = PostgresClient(configuration: configuration.clientConfiguration, backgroundLogger: poolLogger)
         store = PostgresWorkflowStore(client: client, schema: configuration.schema, logger: logger)
+        cluster = PostgresClusterStore(client: client, schema: configuration.schema, channel: store.channel,
+                                       logger: logger)
     }
 
-    /// Runs the connection pool and, if enabled, the notification listener until cancelled.
+    /// Runs the connection pool and, if enabled, the notification listener until cancelled or shut down
+    /// gracefully.
     public func run() async {
-        await withDiscardingTaskGroup { group in
-            group.addTask { await self.client.run() }
-            if configuration.notifications {
-                group.addTask { await self.listen() }
+        await cancelWhenGracefulShutdown {
+            await withDiscardingTaskGroup { group in
+                group.addTask { await self.client.run() }
+                if self.configuration.notifications {
+                    group.addTask { await self.listen() }
+                }
             }
         }
     }
@@ -55,9 +62,14 @@ public final class PostgresStorage: Service, Sendable {
                 try await client.withConnection { connection in
                     try await connection.listen(on: store.channel) { notifications in
                         store.deliver(.resumed)
+                        cluster.membershipChanged()
                         delay = .milliseconds(100)
                         for try await notification in notifications {
-                            if let note = PostgresWorkflowStore.parse(notification.payload) { store.deliver(note) }
+                            if notification.payload == "c" {
+                                cluster.membershipChanged()
+                            } else if let note = PostgresWorkflowStore.parse(notification.payload) {
+                                store.deliver(note)
+                            }
                         }
                     }
                 }

@@ -14,6 +14,8 @@ public struct StorageError: Error, Sendable, CustomStringConvertible {
         public static let migrationFailed = Code("migration_failed")
         /// The database connection closed under an operation; retrying on a new connection may succeed.
         public static let connectionClosed = Code("connection_closed")
+        /// Every machine id (0…1023) is taken by a live runner.
+        public static let clusterFull = Code("cluster_full")
     }
 
     /// What kind of error this is.

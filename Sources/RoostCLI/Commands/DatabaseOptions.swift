@@ -50,6 +50,16 @@ enum Settings {
         }
         return value
     }
+
+    /// Runs a check, turning a ``WorkflowError`` into a `ValidationError` that names the setting.
+    @discardableResult
+    static func checked<Value>(_ setting: String, _ body: () throws -> Value) throws -> Value {
+        do {
+            return try body()
+        } catch let error as WorkflowError {
+            throw ValidationError("\(setting): \(error.message)")
+        }
+    }
 }
 
 /// Runs a command body, printing any error as one line on stderr and exiting non-zero.

@@ -7,10 +7,10 @@ import RoostPostgres
 import ServiceLifecycle
 import UnixSignals
 
-/// `roost runner`: hosts the registered workflows until SIGTERM or SIGINT.
+/// `roost runner`: joins the cluster and hosts the registered workflows until SIGTERM or SIGINT.
 struct RunnerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "runner", abstract: "Host workflow executions until SIGTERM or SIGINT.")
+        commandName: "runner", abstract: "Join the cluster and host workflow executions until SIGTERM or SIGINT.")
     @OptionGroup var database: DatabaseOptions
     @Option(help: "Log level: trace, debug, info, notice, warning, error (default: $ROOST_LOG_LEVEL, else info).")
     var logLevel: String?
@@ -20,20 +20,25 @@ struct RunnerCommand: AsyncParsableCommand {
             let environment = ProcessInfo.processInfo.environment
             let storageConfiguration = try database.storageConfiguration()
             let engineConfiguration = try RunnerSettings.engineConfiguration(environment)
+            let shardConfiguration = try RunnerSettings.shardConfiguration(environment)
             var logger = Logger(label: "roost.runner")
             let level = logLevel ?? environment["ROOST_LOG_LEVEL"] ?? "info"
             guard let parsed = Logger.Level(rawValue: level) else {
                 throw ValidationError("log level '\(level)' must be one of trace, debug, info, notice, warning, error")
             }
             logger.logLevel = parsed
-            logger[metadataKey: "roost.runner"] = "\(ProcessInfo.processInfo.processIdentifier)"
+            logger[metadataKey: "roost.pid"] = "\(ProcessInfo.processInfo.processIdentifier)"
 
             let storage = PostgresStorage(configuration: storageConfiguration, logger: logger)
             let engine = WorkflowEngine(store: storage.store, registry: Examples.registry,
                                         configuration: engineConfiguration, logger: logger)
+            let shards = ShardManager(store: storage.cluster, configuration: shardConfiguration, host: nil,
+                                      logger: logger)
+            // Services stop in reverse order: the storage last, so that the runner can still leave the cluster.
             let group = ServiceGroup(configuration: .init(
                 services: [
-                    .init(service: Runner(storage: storage, engine: engine, logger: logger),
+                    .init(service: storage),
+                    .init(service: Runner(storage: storage, shards: shards, engine: engine, logger: logger),
                           successTerminationBehavior: .gracefullyShutdownGroup,
                           failureTerminationBehavior: .gracefullyShutdownGroup),
                 ],
@@ -43,22 +48,15 @@ struct RunnerCommand: AsyncParsableCommand {
         }
     }
 
-    /// Runs the storage; migrates, prepares the examples' table, then runs the engine until graceful shutdown;
-    /// stops the storage once the engine has stopped.
+    /// Migrates, prepares the examples' table, joins the cluster, then runs the shard manager and the engine until
+    /// graceful shutdown.
     struct Runner: Service {
         let storage: PostgresStorage
+        let shards: ShardManager
         let engine: WorkflowEngine
         let logger: Logger
 
         func run() async throws {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { await storage.run() }
-                defer { group.cancelAll() }
-                try await runEngine()
-            }
-        }
-
-        private func runEngine() async throws {
             await Task.yield()
             try await storage.migrate()
             try await Examples.prepare(storage)
@@ -66,8 +64,14 @@ struct RunnerCommand: AsyncParsableCommand {
                 "roost.database": "\(storage.configuration.redactedURL)",
                 "roost.schema": "\(storage.configuration.schema)",
                 "roost.notifications": "\(storage.configuration.notifications ? "on" : "off")",
+                "roost.address": "\(shards.configuration.address)",
             ])
-            try await engine.run()
+            try await shards.join()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await shards.run() }
+                group.addTask { try await engine.run() }
+                try await group.waitForAll()
+            }
         }
     }
 }
@@ -89,6 +93,38 @@ enum RunnerSettings {
             configuration.parkAfter = value == 0 ? nil : .milliseconds(value)
         }
         configuration.maximumPayloadBytes = try Settings.maximumPayloadBytes(environment)
+        return configuration
+    }
+
+    /// The runner's address, lease TTL, rebalance interval and cluster settings.
+    static func shardConfiguration(_ environment: [String: String]) throws -> ShardManager.Configuration {
+        let address = try Settings.checked("ROOST_RUNNER_ADDRESS") {
+            try RunnerAddress(parsing: environment["ROOST_RUNNER_ADDRESS"] ?? "127.0.0.1:7420")
+        }
+        var configuration = ShardManager.Configuration(address: address.description)
+        if let text = environment["ROOST_LEASE_TTL"] {
+            guard let seconds = Double(text), seconds >= 0.3, seconds <= 3_600 else {
+                throw ValidationError("ROOST_LEASE_TTL '\(text)' must be a number of seconds from 0.3 to 3600")
+            }
+            configuration.leaseTTL = .milliseconds(Int64(seconds * 1000))
+        }
+        if let text = environment["ROOST_REBALANCE_INTERVAL_MS"] {
+            guard let value = Int(text), value > 0 else {
+                throw ValidationError("ROOST_REBALANCE_INTERVAL_MS '\(text)' must be a positive number of milliseconds")
+            }
+            configuration.rebalanceInterval = .milliseconds(value)
+        }
+        if let text = environment["ROOST_SHARDS_PER_GROUP"] {
+            guard let value = Int(text) else {
+                throw ValidationError("ROOST_SHARDS_PER_GROUP '\(text)' must be a whole number")
+            }
+            configuration.settings.shardsPerGroup = value
+        }
+        if let text = environment["ROOST_SHARD_GROUPS"] {
+            configuration.settings.shardGroups = text.components(separatedBy: ",")
+                .map { $0.trimmingCharacters(in: .whitespaces) }
+        }
+        try Settings.checked("the cluster settings") { try configuration.validate() }
         return configuration
     }
 }

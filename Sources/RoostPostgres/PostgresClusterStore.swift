@@ -1,0 +1,256 @@
+import Foundation
+import Logging
+import PostgresNIO
+import Roost
+
+/// The ``ClusterStore`` on PostgreSQL: tables `cluster_settings`, `runners` and `shard_leases` in the configured
+/// schema. A lease row names its owner's incarnation; it is valid while that runner's `expires_at` is in the future
+/// by the database's clock, so one heartbeat renews every lease a runner holds.
+public final class PostgresClusterStore: ClusterStore {
+    let client: PostgresClient
+    let schema: String
+    let logger: Logger
+    /// The schema's `LISTEN`/`NOTIFY` channel, shared with the workflow store.
+    let channel: String
+    private let membershipHandlers = Subscribers<Void>()
+
+    init(client: PostgresClient, schema: String, channel: String, logger: Logger) {
+        self.client = client
+        self.schema = "\"\(schema)\""
+        self.channel = channel
+        self.logger = logger
+    }
+
+    // MARK: Notifications
+
+    public func addMembershipHandler(_ handler: @escaping @Sendable () -> Void) -> Int {
+        membershipHandlers.add { handler() }
+    }
+
+    public func removeMembershipHandler(_ token: Int) {
+        membershipHandlers.remove(token)
+    }
+
+    /// Called by the storage's listener when a runner joined or left, or when notifications may have been missed.
+    func membershipChanged() {
+        membershipHandlers.publish(())
+    }
+
+    // MARK: Settings
+
+    public func settings(proposing settings: ClusterSettings) async throws -> ClusterSettings {
+        try await client.query("""
+            INSERT INTO \(unescaped: schema).cluster_settings (name, value)
+            VALUES ('shard_groups', \(settings.shardGroups.joined(separator: ","))),
+                   ('shards_per_group', \(String(settings.shardsPerGroup)))
+            ON CONFLICT (name) DO NOTHING
+            """, logger: logger)
+        var stored: [String: String] = [:]
+        for try await (name, value) in try await client.query(
+            "SELECT name, value FROM \(unescaped: schema).cluster_settings", logger: logger
+        ).decode((String, String).self) {
+            stored[name] = value
+        }
+        guard let groups = stored["shard_groups"], let count = stored["shards_per_group"].flatMap({ Int($0) }) else {
+            throw StorageError(.invalidConfiguration, "the cluster settings in \(schema).cluster_settings are incomplete")
+        }
+        let cluster = ClusterSettings(shardGroups: groups.components(separatedBy: ","), shardsPerGroup: count)
+        if cluster == settings {
+            try await client.query("""
+                INSERT INTO \(unescaped: schema).shard_leases (shard_group, shard)
+                SELECT g, s FROM unnest(\(cluster.shardGroups)::text[]) AS g, generate_series(0, \(count) - 1) AS s
+                ON CONFLICT DO NOTHING
+                """, logger: logger)
+        }
+        return cluster
+    }
+
+    // MARK: Membership
+
+    public func register(address: String, incarnation: UUID, leaseTTL: Duration) async throws -> Int {
+        let ttl = Self.milliseconds(leaseTTL)
+        let lockKey = "roost.runners.\(schema)"
+        return try await client.withConnection { connection in
+            try await connection.query("BEGIN", logger: logger)
+            do {
+                try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(lockKey)))", logger: logger)
+                try await connection.query("""
+                    UPDATE \(unescaped: schema).runners SET expires_at = now()
+                    WHERE address = \(address) AND expires_at > now()
+                    """, logger: logger)
+                try await connection.query("""
+                    DELETE FROM \(unescaped: schema).runners r
+                    WHERE expires_at < now() - interval '1 day'
+                      AND NOT EXISTS (SELECT 1 FROM \(unescaped: schema).shard_leases l WHERE l.owner = r.incarnation)
+                    """, logger: logger)
+                var machineId: Int?
+                for try await id in try await connection.query("""
+                    INSERT INTO \(unescaped: schema).runners (incarnation, address, machine_id, lease_ttl_ms, expires_at)
+                    SELECT \(incarnation), \(address), m, \(ttl), now() + \(ttl) * interval '1 millisecond'
+                    FROM generate_series(0, 1023) AS m
+                    WHERE NOT EXISTS (SELECT 1 FROM \(unescaped: schema).runners
+                                      WHERE machine_id = m AND expires_at > now())
+                    ORDER BY m LIMIT 1
+                    RETURNING machine_id
+                    """, logger: logger).decode(Int.self) {
+                    machineId = id
+                }
+                guard let machineId else {
+                    throw StorageError(.clusterFull, "1024 runners are live: no machine id is free for \(address)")
+                }
+                try await connection.query("SELECT pg_notify(\(channel), 'c')", logger: logger)
+                try await connection.query("COMMIT", logger: logger)
+                return machineId
+            } catch {
+                if !connection.isClosed { _ = try? await connection.query("ROLLBACK", logger: logger) }
+                throw error
+            }
+        }
+    }
+
+    public func heartbeat(incarnation: UUID, leaseTTL: Duration) async throws -> HeartbeatOutcome {
+        let ttl = Self.milliseconds(leaseTTL)
+        var alive = false
+        var runners: [String] = []
+        var held: [ShardLease] = []
+        let rows = try await client.query("""
+            WITH me AS (
+                UPDATE \(unescaped: schema).runners
+                SET heartbeat_at = now(), expires_at = now() + \(ttl) * interval '1 millisecond'
+                WHERE incarnation = \(incarnation) AND expires_at > now()
+                RETURNING incarnation
+            )
+            SELECT 'm', NULL::text, NULL::integer, NULL::bigint FROM me
+            UNION ALL
+            SELECT 'r', address, NULL, NULL FROM \(unescaped: schema).runners
+            WHERE expires_at > now() AND EXISTS (SELECT 1 FROM me)
+            UNION ALL
+            SELECT 'l', shard_group, shard, epoch FROM \(unescaped: schema).shard_leases
+            WHERE owner = \(incarnation) AND EXISTS (SELECT 1 FROM me)
+            """, logger: logger)
+        for try await (kind, text, shard, epoch) in rows.decode((String, String?, Int?, Int64?).self) {
+            switch kind {
+            case "m": alive = true
+            case "r": if let text { runners.append(text) }
+            default:
+                if let text, let shard, let epoch { held.append(ShardLease(shard: ShardID(group: text, index: shard),
+                                                                           epoch: epoch)) }
+            }
+        }
+        if alive { return .alive(ClusterView(liveRunners: runners, held: held)) }
+        var replaced = false
+        for try await _ in try await client.query("""
+            SELECT 1 FROM \(unescaped: schema).runners mine JOIN \(unescaped: schema).runners other
+                ON other.address = mine.address AND other.started_at > mine.started_at
+            WHERE mine.incarnation = \(incarnation)
+            """, logger: logger) {
+            replaced = true
+        }
+        return replaced ? .replaced : .expired
+    }
+
+    // MARK: Leases
+
+    public func acquire(_ shards: [ShardID], incarnation: UUID) async throws -> [ShardLease] {
+        guard !shards.isEmpty else { return [] }
+        // Repeatable read: a lease another runner changed since this statement's snapshot is a serialization
+        // failure, not a steal decided on a stale view of who is live.
+        return try await client.withConnection { connection in
+            try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ", logger: logger)
+            do {
+                var acquired: [ShardLease] = []
+                for try await (group, shard, epoch) in try await connection.query("""
+                    UPDATE \(unescaped: schema).shard_leases l
+                    SET owner = \(incarnation), epoch = l.epoch + 1, acquired_at = now()
+                    FROM unnest(\(shards.map(\.group))::text[], \(shards.map(\.index))::int[]) AS w(shard_group, shard)
+                    WHERE l.shard_group = w.shard_group AND l.shard = w.shard
+                      AND EXISTS (SELECT 1 FROM \(unescaped: schema).runners
+                                  WHERE incarnation = \(incarnation) AND expires_at > now())
+                      AND (l.owner IS NULL OR l.owner = \(incarnation)
+                           OR NOT EXISTS (SELECT 1 FROM \(unescaped: schema).runners r
+                                          WHERE r.incarnation = l.owner AND r.expires_at > now()))
+                    RETURNING l.shard_group, l.shard, l.epoch
+                    """, logger: logger).decode((String, Int, Int64).self) {
+                    acquired.append(ShardLease(shard: ShardID(group: group, index: shard), epoch: epoch))
+                }
+                try await connection.query("COMMIT", logger: logger)
+                return acquired
+            } catch let error as PSQLError where error.serverInfo?[.sqlState] == "40001" {
+                _ = try? await connection.query("ROLLBACK", logger: logger)
+                return []
+            } catch {
+                if !connection.isClosed { _ = try? await connection.query("ROLLBACK", logger: logger) }
+                throw error
+            }
+        }
+    }
+
+    public func release(_ shards: [ShardID], incarnation: UUID) async throws {
+        guard !shards.isEmpty else { return }
+        try await client.query("""
+            UPDATE \(unescaped: schema).shard_leases l SET owner = NULL
+            FROM unnest(\(shards.map(\.group))::text[], \(shards.map(\.index))::int[]) AS w(shard_group, shard)
+            WHERE l.shard_group = w.shard_group AND l.shard = w.shard AND l.owner = \(incarnation)
+            """, logger: logger)
+    }
+
+    public func deregister(incarnation: UUID) async throws {
+        try await client.query("""
+            WITH released AS (
+                UPDATE \(unescaped: schema).shard_leases SET owner = NULL WHERE owner = \(incarnation) RETURNING 1
+            ), gone AS (
+                UPDATE \(unescaped: schema).runners SET expires_at = least(expires_at, now()), stopped_at = now()
+                WHERE incarnation = \(incarnation) RETURNING 1
+            )
+            SELECT pg_notify(\(channel), 'c'), (SELECT count(*) FROM released), (SELECT count(*) FROM gone)
+            """, logger: logger)
+    }
+
+    // MARK: Status
+
+    public func status() async throws -> ClusterStatus {
+        var settings: [String: String] = [:]
+        for try await (name, value) in try await client.query(
+            "SELECT name, value FROM \(unescaped: schema).cluster_settings", logger: logger
+        ).decode((String, String).self) {
+            settings[name] = value
+        }
+        var readAt = Date()
+        for try await now in try await client.query("SELECT now()", logger: logger).decode(Date.self) { readAt = now }
+        var runners: [ClusterStatus.Runner] = []
+        for try await row in try await client.query("""
+            SELECT address, incarnation, machine_id,
+                   CASE WHEN expires_at > now() THEN 'live' WHEN stopped_at IS NOT NULL THEN 'stopped'
+                        ELSE 'expired' END,
+                   started_at, heartbeat_at, expires_at,
+                   (SELECT count(*)::int FROM \(unescaped: schema).shard_leases l WHERE l.owner = r.incarnation)
+            FROM \(unescaped: schema).runners r
+            ORDER BY expires_at > now() DESC, started_at DESC, address
+            LIMIT 100
+            """, logger: logger).decode((String, UUID, Int, String, Date, Date, Date, Int).self) {
+            runners.append(ClusterStatus.Runner(address: row.0, incarnation: row.1, machineId: row.2, health: row.3,
+                                                startedAt: row.4, heartbeatAt: row.5, expiresAt: row.6,
+                                                shards: row.7))
+        }
+        var leases: [ClusterStatus.Lease] = []
+        for try await row in try await client.query("""
+            SELECT l.shard_group, l.shard, r.address, l.owner, coalesce(r.expires_at > now(), false), l.epoch,
+                   l.acquired_at
+            FROM \(unescaped: schema).shard_leases l LEFT JOIN \(unescaped: schema).runners r ON r.incarnation = l.owner
+            ORDER BY l.shard_group, l.shard
+            """, logger: logger).decode((String, Int, String?, UUID?, Bool, Int64, Date?).self) {
+            leases.append(ClusterStatus.Lease(shard: ShardID(group: row.0, index: row.1), owner: row.2,
+                                              incarnation: row.3, live: row.4, epoch: row.5, acquiredAt: row.6))
+        }
+        let clusterSettings = settings["shard_groups"].flatMap { groups in
+            settings["shards_per_group"].flatMap(Int.init).map {
+                ClusterSettings(shardGroups: groups.components(separatedBy: ","), shardsPerGroup: $0)
+            }
+        }
+        return ClusterStatus(settings: clusterSettings, runners: runners, leases: leases, readAt: readAt)
+    }
+
+    private static func milliseconds(_ duration: Duration) -> Int {
+        Int(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
+    }
+}
