@@ -47,8 +47,9 @@ struct ActivityTests {
             let id = "flaky-\(UUID())"
             let key = try await withWorkflowEngine(storage: storage, registry: testRegistry()) { engine in
                 let events = EngineEvents(engine)
+                // A back-off long enough that the run is still waiting for it however slowly the machine writes.
                 let started = try await engine.executions.start(Flaky.self, id: id,
-                                                                input: .init(failures: 1, attempts: 5, backoffMs: 300))
+                                                                input: .init(failures: 1, attempts: 5, backoffMs: 2_000))
                 try await events.suspended(started.record.key)
                 return started.record.key
             }

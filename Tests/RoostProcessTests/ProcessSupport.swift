@@ -35,6 +35,47 @@ final class ProcessHarness: Sendable {
         return runner
     }
 
+    /// A runner of a cluster test and the address it registered.
+    struct ClusterRunner {
+        let process: RunnerProcess
+        let address: String
+    }
+
+    /// Starts a runner on a free port with a short lease and rebalance interval.
+    func startClusterRunner(_ name: String, leaseTTL: String = "2") async throws -> ClusterRunner {
+        let address = "127.0.0.1:\(FreePort.next())"
+        let process = try await startRunner(name, environment: [
+            "ROOST_RUNNER_ADDRESS": address, "ROOST_LEASE_TTL": leaseTTL, "ROOST_REBALANCE_INTERVAL_MS": "200",
+        ])
+        return ClusterRunner(process: process, address: address)
+    }
+
+    /// Starts `count` runners.
+    func startCluster(_ count: Int, leaseTTL: String = "2") async throws -> [ClusterRunner] {
+        var runners: [ClusterRunner] = []
+        for index in 1...count { runners.append(try await startClusterRunner("runner-\(index)", leaseTTL: leaseTTL)) }
+        return runners
+    }
+
+    /// Awaits the moment every shard has a live owner and the owners are those rendezvous hashing gives over
+    /// `addresses`, reading the cluster status as `roost cluster status` does.
+    /// - Parameter timeout: A guard against a hung test, not a timing assertion.
+    func awaitAssignment(to addresses: [String], timeout: Duration = .seconds(60)) async throws -> ClusterStatus {
+        let deadline = ContinuousClock.now + timeout
+        var status = try await storage.cluster.status()
+        while ContinuousClock.now < deadline {
+            status = try await storage.cluster.status()
+            if !status.leases.isEmpty, status.leases.allSatisfy({ lease in
+                lease.live && lease.owner == Rendezvous.owner(of: lease.shard, among: addresses)
+            }) {
+                return status
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let owners = Dictionary(grouping: status.leases, by: { $0.live ? $0.owner ?? "-" : "-" }).mapValues(\.count)
+        throw Failed(description: "the shards did not settle on \(addresses); owners now: \(owners)")
+    }
+
     /// Every runner's output, for a failed test.
     var logs: String {
         runners.withLock { $0.map { "----- \($0.name) (pid \($0.pid)) -----\n\($0.output)" }.joined(separator: "\n") }

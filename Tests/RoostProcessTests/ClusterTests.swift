@@ -1,0 +1,121 @@
+import Foundation
+import Roost
+import RoostPostgres
+import RoostTesting
+import Testing
+
+@Suite("Cluster membership and shard leases with roost runner processes", .serialized)
+struct ClusterTests {
+    @Test("three runners share the 300 shards: one live owner each, as rendezvous hashing assigns, about a third each")
+    func threeRunnersShare() async throws {
+        try await withProcesses { harness in
+            let runners = try await harness.startCluster(3)
+            let status = try await harness.awaitAssignment(to: runners.map(\.address))
+            let counts = Dictionary(grouping: status.leases.compactMap(\.owner), by: { $0 }).mapValues(\.count)
+            for runner in runners {
+                try require((60...140).contains(counts[runner.address] ?? 0),
+                            "\(runner.address) holds about a third: \(counts)")
+            }
+            try require(status.leases.allSatisfy { $0.epoch >= 1 }, "every shard was acquired")
+        }
+    }
+
+    @Test("a third runner joining takes the shards rendezvous gives it, and no other shard moves")
+    func joinMovesOnlyItsShards() async throws {
+        try await withProcesses { harness in
+            let first = try await harness.startCluster(2)
+            let before = try await harness.awaitAssignment(to: first.map(\.address))
+            let third = try await harness.startClusterRunner("runner-3")
+            let addresses = first.map(\.address) + [third.address]
+            let after = try await harness.awaitAssignment(to: addresses)
+            let epochs = Dictionary(uniqueKeysWithValues: before.leases.map { ($0.shard, $0.epoch) })
+            for lease in after.leases where lease.owner != third.address {
+                try require(lease.epoch == epochs[lease.shard], "\(lease.shard) stayed where it was")
+            }
+            let taken = after.leases.filter { $0.owner == third.address }.count
+            try require((60...140).contains(taken), "the new runner took about a third: \(taken)")
+        }
+    }
+
+    @Test("kill -9 of a runner: the survivors take its shards at higher epochs")
+    func killMovesShards() async throws {
+        try await withProcesses { harness in
+            let runners = try await harness.startCluster(3)
+            let before = try await harness.awaitAssignment(to: runners.map(\.address))
+            await runners[0].process.kill9()
+            let after = try await harness.awaitAssignment(to: runners.dropFirst().map(\.address))
+            let epochs = Dictionary(uniqueKeysWithValues: before.leases.map { ($0.shard, $0.epoch) })
+            for lease in before.leases where lease.owner == runners[0].address {
+                let now = after.leases.first { $0.shard == lease.shard }
+                try require((now?.epoch ?? 0) > epochs[lease.shard]!, "\(lease.shard) moved at a higher epoch")
+            }
+        }
+    }
+
+    @Test("SIGTERM: the runner releases its shards and leaves; the others take them without waiting for expiry")
+    func sigtermHandsOver() async throws {
+        try await withProcesses { harness in
+            let runners = try await harness.startCluster(3, leaseTTL: "60")
+            _ = try await harness.awaitAssignment(to: runners.map(\.address))
+            runners[0].process.signal(SIGTERM)
+            try require(await runners[0].process.waitForExit() == 0, "a graceful exit")
+            try await runners[0].process.waitForLine(containing: "runner left the cluster")
+            let after = try await harness.awaitAssignment(to: runners.dropFirst().map(\.address))
+            let leaver = after.runners.first { $0.address == runners[0].address }
+            try require(leaver?.health == "stopped", "the runner is marked stopped: \(String(describing: leaver))")
+            // With a 60 s TTL, shards taken before the leaver's lease would have run out were handed over.
+            let leaseEnd = leaver!.heartbeatAt.addingTimeInterval(60)
+            try require(after.leases.allSatisfy { ($0.acquiredAt ?? .distantFuture) < leaseEnd },
+                        "handed over before the lease expired")
+        }
+    }
+
+    @Test("a runner paused past its lease detaches when resumed and rejoins as a new incarnation")
+    func pausedRunnerDetaches() async throws {
+        try await withProcesses { harness in
+            let runners = try await harness.startCluster(3, leaseTTL: "1")
+            let before = try await harness.awaitAssignment(to: runners.map(\.address))
+            let paused = runners[0]
+            let oldIncarnation = before.runners.first { $0.address == paused.address && $0.health == "live" }!.incarnation
+            paused.process.signal(SIGSTOP)
+            _ = try await harness.awaitAssignment(to: runners.dropFirst().map(\.address))
+            paused.process.signal(SIGCONT)
+            try await paused.process.waitForLine(containing: "runner detached from its shards")
+            let after = try await harness.awaitAssignment(to: runners.map(\.address))
+            try require(after.leases.allSatisfy { $0.incarnation != oldIncarnation },
+                        "the paused incarnation holds nothing")
+            try require(after.runners.contains { $0.address == paused.address && $0.health == "live"
+                                                 && $0.incarnation != oldIncarnation },
+                        "the runner rejoined as a new incarnation")
+        }
+    }
+
+    @Test("a runner with other cluster settings is refused with a message naming the setting and both values")
+    func settingsMismatchRefused() async throws {
+        try await withProcesses { harness in
+            _ = try await harness.startCluster(1)
+            let stranger = try RunnerProcess(name: "stranger", environment: harness.environment.merging([
+                "ROOST_RUNNER_ADDRESS": "127.0.0.1:\(FreePort.next())", "ROOST_SHARDS_PER_GROUP": "100",
+            ]) { $1 })
+            try require(await stranger.waitForExit() != 0, "the runner exits with an error")
+            try require(stranger.output.contains("cluster setting shards_per_group differs: this runner has 100, "
+                                                 + "the cluster uses 300"), "the message: \(stranger.output)")
+        }
+    }
+
+    @Test("invalid runner configuration is refused before anything starts, naming the key")
+    func invalidConfigurationRefused() async throws {
+        try await withProcesses { harness in
+            for (key, value, message) in [
+                ("ROOST_RUNNER_ADDRESS", "localhost", "ROOST_RUNNER_ADDRESS: runner address 'localhost' must be host:port"),
+                ("ROOST_LEASE_TTL", "ten", "ROOST_LEASE_TTL 'ten' must be a number of seconds"),
+                ("ROOST_SHARDS_PER_GROUP", "0", "shards per group must be between 1 and 100000, not 0"),
+            ] {
+                let runner = try RunnerProcess(name: key, environment: harness.environment.merging([key: value]) { $1 })
+                try require(await runner.waitForExit() != 0, "\(key)=\(value) is refused")
+                try require(runner.output.contains(message), "\(key)=\(value): \(runner.output)")
+                try require(!runner.output.contains("runner ready"), "nothing started")
+            }
+        }
+    }
+}
