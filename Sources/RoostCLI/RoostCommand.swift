@@ -6,6 +6,7 @@ public struct RoostCommand: AsyncParsableCommand {
         commandName: "roost",
         abstract: "Durable workflows on PostgreSQL.",
         subcommands: [RunnerCommand.self, MigrateCommand.self, ClusterCommand.self, WorkflowCommand.self, DeferredCommand.self,
+                      ExamplesCommand.self,
                       BenchCommand.self, DemoCommand.self]
     )
 

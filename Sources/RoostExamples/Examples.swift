@@ -2,7 +2,8 @@ import PostgresNIO
 import Roost
 import RoostPostgres
 
-/// The example workflows the demo, the docs and the tests run: `Order`, `Approval`, `Reminder` and `Pipeline`.
+/// The example workflows the demo, the docs and the tests run: `Order`, `Approval`, `Reminder` and `Pipeline`;
+/// and the example entity `Counter`.
 ///
 /// Every activity inserts one row `(execution_id, step)` into `example_effects` inside its transaction, so that
 /// "each effect exactly once" can be checked with SQL.
@@ -22,7 +23,7 @@ public enum Examples {
         return registry
     }
 
-    /// Creates the `example_effects` table in the storage's schema if it does not exist.
+    /// Creates the `example_effects` and `example_counters` tables in the storage's schema if they do not exist.
     public static func prepare(_ storage: PostgresStorage) async throws {
         let schema = "\"\(storage.configuration.schema)\""
         try await storage.client.query("""
@@ -30,6 +31,13 @@ public enum Examples {
                 execution_id text NOT NULL,
                 step text NOT NULL,
                 recorded_at timestamptz NOT NULL DEFAULT now()
+            )
+            """)
+        try await storage.client.query("""
+            CREATE TABLE IF NOT EXISTS \(unescaped: schema).example_counters (
+                id text PRIMARY KEY,
+                value bigint NOT NULL,
+                updated_at timestamptz NOT NULL DEFAULT now()
             )
             """)
     }

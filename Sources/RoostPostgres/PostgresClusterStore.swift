@@ -208,6 +208,17 @@ public final class PostgresClusterStore: ClusterStore {
 
     // MARK: Status
 
+    public func liveRunners() async throws -> [String] {
+        var runners: [String] = []
+        for try await address in try await client.query(
+            "SELECT address FROM \(unescaped: schema).runners WHERE expires_at > now() ORDER BY address",
+            logger: logger
+        ).decode(String.self) {
+            runners.append(address)
+        }
+        return runners
+    }
+
     public func status() async throws -> ClusterStatus {
         var settings: [String: String] = [:]
         for try await (name, value) in try await client.query(

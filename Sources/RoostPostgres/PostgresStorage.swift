@@ -17,7 +17,8 @@ public final class PostgresStorage: Service, Sendable {
     public let store: PostgresWorkflowStore
     /// The cluster store (membership, settings, shard leases) on this storage.
     public let cluster: PostgresClusterStore
-    let logger: Logger
+    /// The logger its queries log to.
+    public let logger: Logger
 
     /// Creates the storage; nothing connects until ``run()``.
     public init(configuration: StorageConfiguration, logger: Logger) {

@@ -7,6 +7,9 @@ public protocol ShardHost: Sendable {
     /// This runner no longer hosts these shards: stop their work and return once it has stopped. Called before a
     /// shard is released, and after a shard was found lost or the runner detached.
     func stopping(_ shards: [ShardID]) async
+
+    /// A heartbeat saw these runners live.
+    func observed(liveRunners: [String])
 }
 
 /// Another runner incarnation registered at this runner's address: two processes claim one address.

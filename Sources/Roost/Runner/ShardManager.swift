@@ -163,6 +163,7 @@ public actor ShardManager {
         case .alive(let view):
             guard current == incarnation else { return }
             validUntil = sent + configuration.leaseTTL
+            host?.observed(liveRunners: view.liveRunners)
             try await rebalance(view)
         }
     }

@@ -29,6 +29,9 @@ public protocol ClusterStore: Sendable {
     /// Releases every shard the incarnation holds and ends its registration.
     func deregister(incarnation: UUID) async throws
 
+    /// The addresses of the live runners.
+    func liveRunners() async throws -> [String]
+
     /// Runners and shard owners as the store sees them.
     func status() async throws -> ClusterStatus
 

@@ -32,12 +32,17 @@ struct RunnerCommand: AsyncParsableCommand {
             let storage = PostgresStorage(configuration: storageConfiguration, logger: logger)
             let engine = WorkflowEngine(store: storage.store, registry: Examples.registry,
                                         configuration: engineConfiguration, logger: logger)
-            let shards = ShardManager(store: storage.cluster, configuration: shardConfiguration, host: nil,
+            let system = ClusterSystem(address: shardConfiguration.address, settings: shardConfiguration.settings,
+                                       logger: logger)
+            Examples.register(entitiesOn: system, storage: storage)
+            let shards = ShardManager(store: storage.cluster, configuration: shardConfiguration, host: system,
                                       logger: logger)
-            // Services stop in reverse order: the storage last, so that the runner can still leave the cluster.
+            // Services stop in reverse order: the runner first (it stops its entities and releases its shards),
+            // then the transport, then the storage.
             let group = ServiceGroup(configuration: .init(
                 services: [
                     .init(service: storage),
+                    .init(service: system, failureTerminationBehavior: .gracefullyShutdownGroup),
                     .init(service: Runner(storage: storage, shards: shards, engine: engine, logger: logger),
                           successTerminationBehavior: .gracefullyShutdownGroup,
                           failureTerminationBehavior: .gracefullyShutdownGroup),

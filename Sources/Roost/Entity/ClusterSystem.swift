@@ -1,0 +1,280 @@
+import Distributed
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Roost's `DistributedActorSystem`: entities are distributed actors whose calls are routed to the runner that
+/// holds their shard.
+///
+/// `resolve` never returns a local instance, so every reference is a proxy and every call goes through
+/// ``remoteCall(on:target:invocation:throwing:returning:)``: it computes the address's shard, finds the
+/// shard's owner, and runs the call there — in this process when the owner is this runner, over gRPC
+/// otherwise. A call to a shard that is moving is retried with back-off until the new owner answers or the
+/// call's deadline passes.
+///
+/// A runner's system serves the other runners on its address and is the ``ShardHost`` of its
+/// ``ShardManager``. A client's system (no address) routes every call to a runner.
+public final class ClusterSystem: DistributedActorSystem, ShardHost, Service, Sendable {
+    public typealias ActorID = EntityAddress
+    public typealias InvocationEncoder = EntityInvocationEncoder
+    public typealias InvocationDecoder = EntityInvocationDecoder
+    public typealias ResultHandler = EntityResultHandler
+    public typealias SerializationRequirement = Codable
+
+    /// How entities are hosted and called.
+    public struct Configuration: Sendable {
+        /// How long a call may take, retries included, before it fails with `unavailable` or `timed_out`.
+        public var callTimeout: Duration = .seconds(30)
+        /// How many calls may wait in one entity's mailbox; more are refused with `mailbox_full`.
+        public var mailboxCapacity = 1_000
+        /// How many calls one entity runs at once. 1 (the default) runs them one at a time, in order.
+        public var callsPerEntity = 1
+        /// How long an entity may be idle before it is passivated.
+        public var idleTimeout: Duration = .seconds(60)
+
+        /// The defaults.
+        public init() {}
+    }
+
+    struct Factory: Sendable {
+        let group: String
+        let make: @Sendable (ClusterSystem) -> any Entity
+    }
+
+    /// The cluster's settings.
+    public let settings: ClusterSettings
+    /// This runner's address; `nil` for a client.
+    public let localAddress: String?
+    /// The configuration.
+    public let configuration: Configuration
+    let entities: EntityManager
+    private let connections = RunnerConnections()
+    private let liveRunners = Mutex<[String]>([])
+    private let factories = Mutex<[String: Factory]>([:])
+    private let store: (any ClusterStore)?
+    private let logger: Logger
+    private let server = Mutex<GRPCServer<HTTP2ServerTransport.Posix>?>(nil)
+    private let stopped = Atomic(false)
+    private let stopping = Waiter()
+
+    /// The address an entity being activated gets from ``assignID(_:)``.
+    @TaskLocal static var activating: EntityAddress?
+
+    /// A runner's system.
+    /// - Parameters:
+    ///   - address: The runner's address (host:port), where it listens for calls from other runners.
+    ///   - settings: The cluster's settings.
+    ///   - configuration: How entities are hosted and called.
+    ///   - logger: The logger.
+    public init(address: String, settings: ClusterSettings, configuration: Configuration = Configuration(),
+                logger: Logger) {
+        localAddress = address
+        self.settings = settings
+        self.configuration = configuration
+        self.logger = logger
+        store = nil
+        entities = EntityManager(configuration: configuration, logger: logger)
+    }
+
+    /// A client's system: it hosts nothing and reads the live runners from the store.
+    public init(clientOf store: any ClusterStore, settings: ClusterSettings,
+                configuration: Configuration = Configuration(), logger: Logger) {
+        localAddress = nil
+        self.settings = settings
+        self.configuration = configuration
+        self.logger = logger
+        self.store = store
+        entities = EntityManager(configuration: configuration, logger: logger)
+    }
+
+    // MARK: Entities
+
+    /// Registers an entity type: runners activate its instances with `factory`, which must call the entity's
+    /// `init(actorSystem:)` with the system it is given.
+    public func register<E: Entity>(_ type: E.Type, factory: @escaping @Sendable (ClusterSystem) -> E) {
+        factories.withLock { $0[E.entityType] = Factory(group: E.shardGroup, make: factory) }
+    }
+
+    /// A reference to an entity: calls on it are routed to wherever the entity lives.
+    public func entity<E: Entity>(_ type: E.Type, id: String) throws -> E {
+        try E.resolve(id: EntityAddress(type: E.entityType, id: id), using: self)
+    }
+
+    /// The lease under which an entity hosted here writes: pass it to a fenced transaction.
+    /// - Throws: ``ShardLeaseLost`` if this runner does not hold the entity's shard.
+    public func lease(of address: EntityAddress) async throws -> ShardLease {
+        let group = factory(for: address.type)?.group ?? ClusterSettings.defaultGroup
+        let shard = settings.shard(for: address.id, group: group)
+        guard let lease = await entities.lease(for: shard) else {
+            throw ShardLeaseLost(lease: ShardLease(shard: shard, epoch: 0))
+        }
+        return lease
+    }
+
+    func factory(for type: String) -> Factory? {
+        factories.withLock { $0[type] }
+    }
+
+    var entityTypes: [String] {
+        factories.withLock { $0.keys.sorted() }
+    }
+
+    // MARK: Running
+
+    /// Serves other runners' calls (for a runner) and runs the connections to other runners until graceful
+    /// shutdown or cancellation.
+    public func run() async throws {
+        let server = try localAddress.map { address in
+            let parsed = try RunnerAddress(parsing: address)
+            let transport = HTTP2ServerTransport.Posix(address: .ipv4(host: parsed.host, port: parsed.port),
+                                                       transportSecurity: .plaintext)
+            return GRPCServer(transport: transport, services: [
+                RunnerService(system: self, pong: WirePong(address: address, incarnation: "")),
+            ])
+        }
+        self.server.withLock { $0 = server }
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask { await self.connections.run() }
+                if let server { group.addTask { try await server.serve() } }
+                group.addTask { await self.passivationLoop() }
+            }
+        } onGracefulShutdown: {
+            self.shutdown()
+        }
+    }
+
+    /// Stops serving and closes the connections to other runners; ``run()`` returns once in-flight calls end.
+    public func shutdown() {
+        connections.shutdown()
+        server.withLock { $0?.beginGracefulShutdown() }
+        stopped.store(true, ordering: .relaxed)
+        stopping.signal()
+    }
+
+    private func passivationLoop() async {
+        let interval = max(configuration.idleTimeout / 4, .milliseconds(100))
+        while !Task.isCancelled, !stopped.load(ordering: .relaxed) {
+            if await stopping.wait(until: .now + interval) { return }
+            await entities.passivateIdle()
+        }
+    }
+
+    // MARK: ShardHost
+
+    public func acquired(_ leases: [ShardLease]) async {
+        await entities.acquired(leases)
+    }
+
+    public func stopping(_ shards: [ShardID]) async {
+        await entities.stop(shards)
+    }
+
+    public func observed(liveRunners runners: [String]) {
+        liveRunners.withLock { $0 = runners }
+        connections.keep(only: Set(runners))
+    }
+
+    // MARK: Routing
+
+    /// Sends a call to its entity's owner, retrying while the shard moves.
+    func route(_ call: WireCall, group: String) async throws -> WireReply {
+        let shard = settings.shard(for: call.address.id, group: group)
+        let deadline = ContinuousClock.now + configuration.callTimeout
+        var delay = Duration.milliseconds(10)
+        var last = "no live runner"
+        if store != nil, liveRunners.withLock({ $0.isEmpty }) { try await refreshRunners() }
+        while true {
+            if let owner = Rendezvous.owner(of: shard, among: liveRunners.withLock { $0 }) {
+                let reply: WireReply
+                if owner == localAddress {
+                    reply = await entities.handle(call, in: self)
+                } else {
+                    do {
+                        reply = try await connections.call(call, at: owner, timeout: deadline - .now)
+                    } catch let error as RPCError where error.code == .unavailable {
+                        reply = WireReply(error: EntityCallError(EntityCallError.notHere,
+                                                                 "runner \(owner) is unreachable"))
+                    } catch let error as RPCError where error.code == .deadlineExceeded {
+                        throw EntityCallError(EntityCallError.timedOut, "\(call.address) did not answer within "
+                                              + "\(configuration.callTimeout)")
+                    }
+                }
+                guard let error = reply.error, error.code == EntityCallError.notHere else { return reply }
+                last = error.message
+            }
+            guard ContinuousClock.now + delay < deadline else {
+                throw EntityCallError(EntityCallError.unavailable, "no runner answered for \(call.address) "
+                                      + "(shard \(shard)) within \(configuration.callTimeout): \(last)")
+            }
+            try await Task.sleep(for: delay)
+            delay = min(delay * 2, .milliseconds(500))
+            if store != nil { try await refreshRunners() }
+        }
+    }
+
+    private func refreshRunners() async throws {
+        guard let store else { return }
+        observed(liveRunners: try await store.liveRunners())
+    }
+
+    // MARK: DistributedActorSystem
+
+    public func resolve<Act>(id: EntityAddress, as actorType: Act.Type) throws -> Act?
+    where Act: DistributedActor, Act.ID == EntityAddress {
+        nil
+    }
+
+    public func assignID<Act>(_ actorType: Act.Type) -> EntityAddress
+    where Act: DistributedActor, Act.ID == EntityAddress {
+        guard let address = Self.activating else {
+            preconditionFailure("entities are activated by the ClusterSystem; get a reference with "
+                                + "system.entity(\(actorType).self, id:)")
+        }
+        return address
+    }
+
+    public func actorReady<Act>(_ actor: Act) where Act: DistributedActor, Act.ID == EntityAddress {}
+
+    public func resignID(_ id: EntityAddress) {}
+
+    public func makeInvocationEncoder() -> EntityInvocationEncoder {
+        EntityInvocationEncoder()
+    }
+
+    public func remoteCall<Act, Err, Res>(
+        on actor: Act, target: RemoteCallTarget, invocation: inout EntityInvocationEncoder,
+        throwing: Err.Type, returning: Res.Type
+    ) async throws -> Res where Act: DistributedActor, Act.ID == EntityAddress, Err: Error, Res: Codable {
+        let reply = try await send(actor, target: target, invocation: invocation)
+        guard let value = reply.value else {
+            throw EntityCallError(EntityCallError.invalidPayload, "\(actor.id) returned nothing for \(target)")
+        }
+        do {
+            return try JSONDecoder().decode(Res.self, from: value)
+        } catch {
+            throw EntityCallError(EntityCallError.invalidPayload, "\(actor.id) returned a value that is not a "
+                                  + "\(Res.self): \(error)")
+        }
+    }
+
+    public func remoteCallVoid<Act, Err>(
+        on actor: Act, target: RemoteCallTarget, invocation: inout EntityInvocationEncoder, throwing: Err.Type
+    ) async throws where Act: DistributedActor, Act.ID == EntityAddress, Err: Error {
+        _ = try await send(actor, target: target, invocation: invocation)
+    }
+
+    private func send<Act: DistributedActor>(_ actor: Act, target: RemoteCallTarget,
+                                             invocation: EntityInvocationEncoder) async throws -> WireReply
+    where Act.ID == EntityAddress {
+        let group = (Act.self as? any Entity.Type)?.shardGroup ?? ClusterSettings.defaultGroup
+        let call = WireCall(address: actor.id, target: target.identifier, generics: invocation.generics,
+                            arguments: invocation.arguments)
+        let reply = try await route(call, group: group)
+        if let error = reply.error { throw error }
+        return reply
+    }
+}

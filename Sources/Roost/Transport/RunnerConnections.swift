@@ -1,0 +1,72 @@
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Synchronization
+
+/// gRPC clients to other runners, one per address, created on first use. Their connections run in the task
+/// group of ``run()``; clients to runners that left are shut down.
+final class RunnerConnections: Sendable {
+    typealias Client = GRPCClient<HTTP2ClientTransport.Posix>
+    private let clients = Mutex<[String: Client]>([:])
+    private let started: AsyncStream<Client>
+    private let startedContinuation: AsyncStream<Client>.Continuation
+
+    init() {
+        (started, startedContinuation) = AsyncStream.makeStream(of: Client.self)
+    }
+
+    /// Runs every client's connections until ``shutdown()``.
+    func run() async {
+        await withDiscardingTaskGroup { group in
+            for await client in started {
+                group.addTask { try? await client.runConnections() }
+            }
+        }
+    }
+
+    /// Shuts every client down and ends ``run()`` once their calls have finished.
+    func shutdown() {
+        startedContinuation.finish()
+        for client in clients.withLock({ clients in defer { clients = [:] }; return Array(clients.values) }) {
+            client.beginGracefulShutdown()
+        }
+    }
+
+    /// Shuts down clients to addresses that are no longer live runners.
+    func keep(only addresses: Set<String>) {
+        let gone = clients.withLock { clients in
+            let gone = clients.filter { !addresses.contains($0.key) }
+            for address in gone.keys { clients[address] = nil }
+            return Array(gone.values)
+        }
+        for client in gone { client.beginGracefulShutdown() }
+    }
+
+    /// Sends an entity call to a runner.
+    /// - Throws: `RPCError` if the runner cannot be reached in time.
+    func call(_ call: WireCall, at address: String, timeout: Duration) async throws -> WireReply {
+        let client = try client(for: address)
+        var options = CallOptions.defaults
+        options.timeout = timeout
+        options.waitForReady = false
+        return try await client.unary(request: ClientRequest(message: call), descriptor: RunnerService.call,
+                                      serializer: JSONSerializer<WireCall>(),
+                                      deserializer: JSONDeserializer<WireReply>(), options: options) {
+            try $0.message
+        }
+    }
+
+    private func client(for address: String) throws -> Client {
+        if let client = clients.withLock({ $0[address] }) { return client }
+        let parsed = try RunnerAddress(parsing: address)
+        let transport = try HTTP2ClientTransport.Posix(target: .dns(host: parsed.host, port: parsed.port),
+                                                       transportSecurity: .plaintext)
+        let (client, created) = clients.withLock { clients -> (Client, Bool) in
+            if let existing = clients[address] { return (existing, false) }
+            let client = GRPCClient(transport: transport)
+            clients[address] = client
+            return (client, true)
+        }
+        if created { startedContinuation.yield(client) }
+        return client
+    }
+}

@@ -1,0 +1,38 @@
+import PostgresNIO
+import Roost
+
+extension PostgresClusterStore {
+    /// Runs `body` in a transaction that commits only while this runner holds `lease`: the transaction first
+    /// share-locks the lease row where it still has that epoch and a live owner, so an acquisition by another
+    /// runner waits until this transaction ends, and a lost lease commits nothing.
+    /// - Throws: ``ShardLeaseLost`` if the lease is no longer held; what `body` throws (the transaction is
+    ///   rolled back).
+    @discardableResult
+    public func withFencedTransaction<Result: Sendable>(
+        _ lease: ShardLease, _ body: (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        try await client.withConnection { connection in
+            try await connection.query("BEGIN", logger: logger)
+            do {
+                var held = false
+                for try await _ in try await connection.query("""
+                    SELECT 1 FROM \(unescaped: schema).shard_leases l
+                    WHERE l.shard_group = \(lease.shard.group) AND l.shard = \(lease.shard.index)
+                      AND l.epoch = \(lease.epoch)
+                      AND EXISTS (SELECT 1 FROM \(unescaped: schema).runners r
+                                  WHERE r.incarnation = l.owner AND r.expires_at > now())
+                    FOR SHARE OF l
+                    """, logger: logger) {
+                    held = true
+                }
+                guard held else { throw ShardLeaseLost(lease: lease) }
+                let result = try await body(connection)
+                try await connection.query("COMMIT", logger: logger)
+                return result
+            } catch {
+                if !connection.isClosed { _ = try? await connection.query("ROLLBACK", logger: logger) }
+                throw error
+            }
+        }
+    }
+}
