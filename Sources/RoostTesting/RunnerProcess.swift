@@ -15,6 +15,8 @@ public final class RunnerProcess: Sendable {
         var partial = ""
         var waiting: [Int: Waiting] = [:]
         var next = 0
+        var ended = false
+        var endWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
     /// A name for messages ("runner-1").
@@ -28,23 +30,29 @@ public final class RunnerProcess: Sendable {
         return FileManager.default.currentDirectoryPath + "/.build/debug/roost"
     }
 
-    /// Starts `roost runner` with the given environment added to this process's.
+    /// Starts `roost runner`, or another `roost` command, with the given environment added to this process's.
     /// - Parameters:
     ///   - name: A name for messages.
+    ///   - arguments: The command's arguments. Defaults to `runner`.
     ///   - environment: Variables to set (`ROOST_DATABASE_URL`, `ROOST_SCHEMA`, …).
-    public init(name: String, environment: [String: String]) throws {
+    public init(name: String, arguments: [String] = ["runner"], environment: [String: String]) throws {
         self.name = name
         process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = ["runner"]
+        process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let pipe = Pipe()
+        // Other children this process spawns must not inherit the pipe: a copy of its write end would keep the
+        // output from ever ending.
+        _ = fcntl(pipe.fileHandleForReading.fileDescriptor, F_SETFD, FD_CLOEXEC)
+        _ = fcntl(pipe.fileHandleForWriting.fileDescriptor, F_SETFD, FD_CLOEXEC)
         process.standardOutput = pipe
         process.standardError = pipe
         pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
             let data = handle.availableData
             if data.isEmpty {
                 handle.readabilityHandler = nil
+                self?.endOfOutput()
                 return
             }
             self?.append(String(decoding: data, as: UTF8.self))
@@ -63,14 +71,41 @@ public final class RunnerProcess: Sendable {
         kill(process.processIdentifier, signal)
     }
 
-    /// Waits until the process has exited and returns its status.
+    /// Waits until the process has exited and all its output has been read, and returns its exit status.
     public func waitForExit() async -> Int32 {
-        await withCheckedContinuation { continuation in
+        let status = await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
                 self.process.waitUntilExit()
                 continuation.resume(returning: self.process.terminationStatus)
             }
         }
+        // The output ends when the last copy of the pipe's write end closes. A child spawned by another thread in
+        // the instant before the pipe was marked close-on-exec may hold one: do not wait for it for ever.
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await withCheckedContinuation { continuation in
+                    let ended = self.state.withLock { state in
+                        if !state.ended { state.endWaiters.append(continuation) }
+                        return state.ended
+                    }
+                    if ended { continuation.resume() }
+                }
+            }
+            group.addTask { try? await Task.sleep(for: .seconds(5)) }
+            await group.next()
+            group.cancelAll()
+            endOfOutput()
+        }
+        return status
+    }
+
+    private func endOfOutput() {
+        let waiters = state.withLock { state in
+            state.ended = true
+            defer { state.endWaiters = [] }
+            return state.endWaiters
+        }
+        for waiter in waiters { waiter.resume() }
     }
 
     /// Kills the process with `SIGKILL` and waits until it is gone.

@@ -131,4 +131,77 @@ struct ClusterStoreTests {
             #expect(status.leases.filter { $0.owner == "127.0.0.1:7002" && $0.live }.map(\.shard) == shards)
         }
     }
+
+    @Test("a fenced transaction commits under its lease, and commits nothing once the shard has moved on")
+    func fencedTransactions() async throws {
+        try await TestDatabase.withStorage { (storage: PostgresStorage) async throws in
+            let cluster = storage.cluster
+            try await storage.client.query("CREATE TABLE fenced (note text NOT NULL)")
+            let (a, b) = try await registerTwo(cluster)
+            let lease = try #require(try await cluster.acquire([shards[0]], incarnation: a).first)
+            try await cluster.withFencedTransaction(lease) { connection in
+                try await connection.query("INSERT INTO fenced VALUES ('under the lease')", logger: TestDatabase.logger)
+            }
+
+            _ = try await cluster.heartbeat(incarnation: a, leaseTTL: .milliseconds(1))
+            try await storage.client.query("""
+                SELECT pg_sleep(greatest(0, extract(epoch FROM expires_at - clock_timestamp())) + 0.001)
+                FROM runners WHERE incarnation = \(a)
+                """)
+            #expect(try await cluster.acquire([shards[0]], incarnation: b).first?.epoch == 2)
+            await #expect(throws: ShardLeaseLost.self) {
+                try await cluster.withFencedTransaction(lease) { connection in
+                    try await connection.query("INSERT INTO fenced VALUES ('zombie')", logger: TestDatabase.logger)
+                }
+            }
+            #expect(try await storage.count("SELECT count(*)::int FROM fenced") == 1)
+        }
+    }
+
+    @Test("taking a shard waits until the previous owner's fenced transaction has ended")
+    func acquisitionWaitsForFencedWrites() async throws {
+        try await TestDatabase.withStorage { (storage: PostgresStorage) async throws in
+            let cluster = storage.cluster
+            try await storage.client.query("CREATE TABLE fenced (note text NOT NULL)")
+            let (a, b) = try await registerTwo(cluster)
+            let lease = try #require(try await cluster.acquire([shards[0]], incarnation: a).first)
+            let (started, start) = AsyncStream.makeStream(of: Void.self)
+            let (released, release) = AsyncStream.makeStream(of: Void.self)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    try await cluster.withFencedTransaction(lease) { connection in
+                        try await connection.query("INSERT INTO fenced VALUES ('a')", logger: TestDatabase.logger)
+                        start.yield()
+                        for await _ in released { break }
+                    }
+                }
+                for await _ in started { break }
+                // Runner a expires while its transaction is open; b's acquisition must wait for that transaction.
+                _ = try await cluster.heartbeat(incarnation: a, leaseTTL: .milliseconds(1))
+                try await storage.client.query("""
+                    SELECT pg_sleep(greatest(0, extract(epoch FROM expires_at - clock_timestamp())) + 0.001)
+                    FROM runners WHERE incarnation = \(a)
+                    """)
+                group.addTask {
+                    let taken = try await cluster.acquire([shards[0]], incarnation: b)
+                    #expect(taken.map(\.epoch) == [2])
+                }
+                try await awaitLockWait(storage)
+                release.yield()
+                try await group.waitForAll()
+            }
+            #expect(try await storage.count("SELECT count(*)::int FROM fenced") == 1)
+        }
+    }
+}
+
+/// Awaits the moment a statement on the storage's shard leases waits for a row lock.
+private func awaitLockWait(_ storage: PostgresStorage) async throws {
+    let table = "\"\(storage.configuration.schema)\".shard_leases"
+    while try await storage.count("""
+        SELECT count(*)::int FROM pg_stat_activity
+        WHERE wait_event_type = 'Lock' AND position(\(table) in query) > 0
+        """) == 0 {
+        await Task.yield()
+    }
 }

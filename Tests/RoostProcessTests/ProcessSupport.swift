@@ -26,10 +26,12 @@ final class ProcessHarness: Sendable {
         ]
     }
 
-    /// Starts a runner and waits until its engine has started.
+    /// Starts a runner on a free port unless told its address, and waits until its engine has started.
     @discardableResult
     func startRunner(_ name: String, environment extra: [String: String] = [:]) async throws -> RunnerProcess {
-        let runner = try RunnerProcess(name: name, environment: environment.merging(extra) { $1 })
+        let address = ["ROOST_RUNNER_ADDRESS": "127.0.0.1:\(FreePort.next())"]
+        let runner = try RunnerProcess(name: name, environment: environment.merging(address) { $1 }
+                                                                           .merging(extra) { $1 })
         runners.withLock { $0.append(runner) }
         try await runner.waitForLine(containing: "workflow engine started")
         return runner
@@ -74,6 +76,45 @@ final class ProcessHarness: Sendable {
         }
         let owners = Dictionary(grouping: status.leases, by: { $0.live ? $0.owner ?? "-" : "-" }).mapValues(\.count)
         throw Failed(description: "the shards did not settle on \(addresses); owners now: \(owners)")
+    }
+
+    /// The runner rendezvous hashing gives an entity's shard (in the default group).
+    func owner(of entityId: String, among runners: [ClusterRunner]) -> String {
+        Rendezvous.owner(of: ClusterSettings().shard(for: entityId), among: runners.map(\.address)) ?? "-"
+    }
+
+    /// Runs `body` with a client cluster system that calls entities on the runners.
+    func withClusterClient(_ body: @Sendable (ClusterSystem) async throws -> Void) async throws {
+        let system = ClusterSystem(clientOf: storage.cluster, settings: ClusterSettings(), logger: TestDatabase.logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await system.run() }
+            defer { system.shutdown() }
+            try await body(system)
+        }
+    }
+
+    /// Awaits the moment every counter has reached a value.
+    func awaitCounters(_ ids: [String], atLeast value: Int, timeout: Duration = .seconds(60)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            var reached = 0
+            for try await count in try await storage.client.query("""
+                SELECT count(*)::int FROM example_counters WHERE id = ANY(\(ids)) AND value >= \(value)
+                """).decode(Int.self) {
+                reached = count
+            }
+            if reached == ids.count { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw Failed(description: "the counters did not reach \(value)")
+    }
+
+    /// Runs a `roost` command against the test's schema and returns its exit status and output.
+    func roost(_ arguments: [String]) async throws -> (status: Int32, output: String) {
+        let process = try RunnerProcess(name: "roost \(arguments.joined(separator: " "))", arguments: arguments,
+                                        environment: environment)
+        let status = await process.waitForExit()
+        return (status, process.output)
     }
 
     /// Every runner's output, for a failed test.
