@@ -18,7 +18,9 @@ extension ActivityTransaction {
     @discardableResult
     public func query(_ query: PostgresQuery, file: String = #fileID, line: Int = #line) async throws
         -> PostgresRowSequence {
-        try connection.ensureOpen()
-        return try await connection.query(query, logger: connection.logger, file: file, line: line)
+        let connection = connection
+        return try await StatementGuard.shared.run(on: connection) {
+            try await connection.query(query, logger: connection.logger, file: file, line: line)
+        }
     }
 }

@@ -12,25 +12,22 @@ extension PostgresClusterStore {
         _ lease: ShardLease, _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         try await client.withConnection { connection in
-            try await connection.query("BEGIN", logger: logger)
+            _ = try await connection.guardedRows("BEGIN", logger: logger)
             do {
-                var held = false
-                for try await _ in try await connection.query("""
+                let held = try await !connection.guardedRows("""
                     SELECT 1 FROM \(unescaped: schema).shard_leases l
                     WHERE l.shard_group = \(lease.shard.group) AND l.shard = \(lease.shard.index)
                       AND l.epoch = \(lease.epoch)
                       AND EXISTS (SELECT 1 FROM \(unescaped: schema).runners r
                                   WHERE r.incarnation = l.owner AND r.expires_at > now())
                     FOR SHARE OF l
-                    """, logger: logger) {
-                    held = true
-                }
+                    """, logger: logger).isEmpty
                 guard held else { throw ShardLeaseLost(lease: lease) }
                 let result = try await body(connection)
-                try await connection.query("COMMIT", logger: logger)
+                _ = try await connection.guardedRows("COMMIT", logger: logger)
                 return result
             } catch {
-                if !connection.isClosed { _ = try? await connection.query("ROLLBACK", logger: logger) }
+                if !connection.isClosed { _ = try? await connection.guardedRows("ROLLBACK", logger: logger) }
                 throw error
             }
         }

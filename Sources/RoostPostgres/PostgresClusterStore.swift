@@ -39,16 +39,17 @@ public final class PostgresClusterStore: ClusterStore {
     // MARK: Settings
 
     public func settings(proposing settings: ClusterSettings) async throws -> ClusterSettings {
-        try await client.query("""
+        _ = try await client.guardedRows("""
             INSERT INTO \(unescaped: schema).cluster_settings (name, value)
             VALUES ('shard_groups', \(settings.shardGroups.joined(separator: ","))),
                    ('shards_per_group', \(String(settings.shardsPerGroup)))
             ON CONFLICT (name) DO NOTHING
             """, logger: logger)
         var stored: [String: String] = [:]
-        for try await (name, value) in try await client.query(
+        for row in try await client.guardedRows(
             "SELECT name, value FROM \(unescaped: schema).cluster_settings", logger: logger
-        ).decode((String, String).self) {
+        ) {
+            let (name, value) = try row.decode((String, String).self)
             stored[name] = value
         }
         guard let groups = stored["shard_groups"], let count = stored["shards_per_group"].flatMap({ Int($0) }) else {
@@ -56,7 +57,7 @@ public final class PostgresClusterStore: ClusterStore {
         }
         let cluster = ClusterSettings(shardGroups: groups.components(separatedBy: ","), shardsPerGroup: count)
         if cluster == settings {
-            try await client.query("""
+            _ = try await client.guardedRows("""
                 INSERT INTO \(unescaped: schema).shard_leases (shard_group, shard)
                 SELECT g, s FROM unnest(\(cluster.shardGroups)::text[]) AS g, generate_series(0, \(count) - 1) AS s
                 ON CONFLICT DO NOTHING
@@ -71,20 +72,20 @@ public final class PostgresClusterStore: ClusterStore {
         let ttl = Self.milliseconds(leaseTTL)
         let lockKey = "roost.runners.\(schema)"
         return try await client.withConnection { connection in
-            try await connection.query("BEGIN", logger: logger)
+            _ = try await connection.guardedRows("BEGIN", logger: logger)
             do {
-                try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(lockKey)))", logger: logger)
-                try await connection.query("""
+                _ = try await connection.guardedRows("SELECT pg_advisory_xact_lock(hashtext(\(lockKey)))", logger: logger)
+                _ = try await connection.guardedRows("""
                     UPDATE \(unescaped: schema).runners SET expires_at = now()
                     WHERE address = \(address) AND expires_at > now()
                     """, logger: logger)
-                try await connection.query("""
+                _ = try await connection.guardedRows("""
                     DELETE FROM \(unescaped: schema).runners r
                     WHERE expires_at < now() - interval '1 day'
                       AND NOT EXISTS (SELECT 1 FROM \(unescaped: schema).shard_leases l WHERE l.owner = r.incarnation)
                     """, logger: logger)
                 var machineId: Int?
-                for try await id in try await connection.query("""
+                for row in try await connection.guardedRows("""
                     INSERT INTO \(unescaped: schema).runners (incarnation, address, machine_id, lease_ttl_ms, expires_at)
                     SELECT \(incarnation), \(address), m, \(ttl), now() + \(ttl) * interval '1 millisecond'
                     FROM generate_series(0, 1023) AS m
@@ -92,17 +93,18 @@ public final class PostgresClusterStore: ClusterStore {
                                       WHERE machine_id = m AND expires_at > now())
                     ORDER BY m LIMIT 1
                     RETURNING machine_id
-                    """, logger: logger).decode(Int.self) {
+                    """, logger: logger) {
+                    let id = try row.decode(Int.self)
                     machineId = id
                 }
                 guard let machineId else {
                     throw StorageError(.clusterFull, "1024 runners are live: no machine id is free for \(address)")
                 }
-                try await connection.query("SELECT pg_notify(\(channel), 'c')", logger: logger)
-                try await connection.query("COMMIT", logger: logger)
+                _ = try await connection.guardedRows("SELECT pg_notify(\(channel), 'c')", logger: logger)
+                _ = try await connection.guardedRows("COMMIT", logger: logger)
                 return machineId
             } catch {
-                if !connection.isClosed { _ = try? await connection.query("ROLLBACK", logger: logger) }
+                if !connection.isClosed { _ = try? await connection.guardedRows("ROLLBACK", logger: logger) }
                 throw error
             }
         }
@@ -113,7 +115,7 @@ public final class PostgresClusterStore: ClusterStore {
         var alive = false
         var runners: [String] = []
         var held: [ShardLease] = []
-        let rows = try await client.query("""
+        let rows = try await client.guardedRows("""
             WITH me AS (
                 UPDATE \(unescaped: schema).runners
                 SET heartbeat_at = now(), expires_at = now() + \(ttl) * interval '1 millisecond'
@@ -128,7 +130,8 @@ public final class PostgresClusterStore: ClusterStore {
             SELECT 'l', shard_group, shard, epoch FROM \(unescaped: schema).shard_leases
             WHERE owner = \(incarnation) AND EXISTS (SELECT 1 FROM me)
             """, logger: logger)
-        for try await (kind, text, shard, epoch) in rows.decode((String, String?, Int?, Int64?).self) {
+        for row in rows {
+            let (kind, text, shard, epoch) = try row.decode((String, String?, Int?, Int64?).self)
             switch kind {
             case "m": alive = true
             case "r": if let text { runners.append(text) }
@@ -138,15 +141,12 @@ public final class PostgresClusterStore: ClusterStore {
             }
         }
         if alive { return .alive(ClusterView(liveRunners: runners, held: held)) }
-        var replaced = false
-        for try await _ in try await client.query("""
+        let replaced = try await client.guardedRows("""
             SELECT 1 FROM \(unescaped: schema).runners mine JOIN \(unescaped: schema).runners other
                 ON other.address = mine.address AND other.started_at > mine.started_at
             WHERE mine.incarnation = \(incarnation)
-            """, logger: logger) {
-            replaced = true
-        }
-        return replaced ? .replaced : .expired
+            """, logger: logger)
+        return replaced.isEmpty ? .expired : .replaced
     }
 
     // MARK: Leases
@@ -156,10 +156,10 @@ public final class PostgresClusterStore: ClusterStore {
         // Repeatable read: a lease another runner changed since this statement's snapshot is a serialization
         // failure, not a steal decided on a stale view of who is live.
         return try await client.withConnection { connection in
-            try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ", logger: logger)
+            _ = try await connection.guardedRows("BEGIN ISOLATION LEVEL REPEATABLE READ", logger: logger)
             do {
                 var acquired: [ShardLease] = []
-                for try await (group, shard, epoch) in try await connection.query("""
+                for row in try await connection.guardedRows("""
                     UPDATE \(unescaped: schema).shard_leases l
                     SET owner = \(incarnation), epoch = l.epoch + 1, acquired_at = now()
                     FROM unnest(\(shards.map(\.group))::text[], \(shards.map(\.index))::int[]) AS w(shard_group, shard)
@@ -170,16 +170,17 @@ public final class PostgresClusterStore: ClusterStore {
                            OR NOT EXISTS (SELECT 1 FROM \(unescaped: schema).runners r
                                           WHERE r.incarnation = l.owner AND r.expires_at > now()))
                     RETURNING l.shard_group, l.shard, l.epoch
-                    """, logger: logger).decode((String, Int, Int64).self) {
+                    """, logger: logger) {
+                    let (group, shard, epoch) = try row.decode((String, Int, Int64).self)
                     acquired.append(ShardLease(shard: ShardID(group: group, index: shard), epoch: epoch))
                 }
-                try await connection.query("COMMIT", logger: logger)
+                _ = try await connection.guardedRows("COMMIT", logger: logger)
                 return acquired
             } catch let error as PSQLError where error.serverInfo?[.sqlState] == "40001" {
-                _ = try? await connection.query("ROLLBACK", logger: logger)
+                _ = try? await connection.guardedRows("ROLLBACK", logger: logger)
                 return []
             } catch {
-                if !connection.isClosed { _ = try? await connection.query("ROLLBACK", logger: logger) }
+                if !connection.isClosed { _ = try? await connection.guardedRows("ROLLBACK", logger: logger) }
                 throw error
             }
         }
@@ -187,7 +188,7 @@ public final class PostgresClusterStore: ClusterStore {
 
     public func release(_ shards: [ShardID], incarnation: UUID) async throws {
         guard !shards.isEmpty else { return }
-        try await client.query("""
+        _ = try await client.guardedRows("""
             UPDATE \(unescaped: schema).shard_leases l SET owner = NULL
             FROM unnest(\(shards.map(\.group))::text[], \(shards.map(\.index))::int[]) AS w(shard_group, shard)
             WHERE l.shard_group = w.shard_group AND l.shard = w.shard AND l.owner = \(incarnation)
@@ -195,7 +196,7 @@ public final class PostgresClusterStore: ClusterStore {
     }
 
     public func deregister(incarnation: UUID) async throws {
-        try await client.query("""
+        _ = try await client.guardedRows("""
             WITH released AS (
                 UPDATE \(unescaped: schema).shard_leases SET owner = NULL WHERE owner = \(incarnation) RETURNING 1
             ), gone AS (
@@ -210,10 +211,11 @@ public final class PostgresClusterStore: ClusterStore {
 
     public func liveRunners() async throws -> [String] {
         var runners: [String] = []
-        for try await address in try await client.query(
+        for row in try await client.guardedRows(
             "SELECT address FROM \(unescaped: schema).runners WHERE expires_at > now() ORDER BY address",
             logger: logger
-        ).decode(String.self) {
+        ) {
+            let address = try row.decode(String.self)
             runners.append(address)
         }
         return runners
@@ -221,15 +223,16 @@ public final class PostgresClusterStore: ClusterStore {
 
     public func status() async throws -> ClusterStatus {
         var settings: [String: String] = [:]
-        for try await (name, value) in try await client.query(
+        for row in try await client.guardedRows(
             "SELECT name, value FROM \(unescaped: schema).cluster_settings", logger: logger
-        ).decode((String, String).self) {
+        ) {
+            let (name, value) = try row.decode((String, String).self)
             settings[name] = value
         }
         var readAt = Date()
-        for try await now in try await client.query("SELECT now()", logger: logger).decode(Date.self) { readAt = now }
+        for row in try await client.guardedRows("SELECT now()", logger: logger) { readAt = try row.decode(Date.self) }
         var runners: [ClusterStatus.Runner] = []
-        for try await row in try await client.query("""
+        for row in try await client.guardedRows("""
             SELECT address, incarnation, machine_id,
                    CASE WHEN expires_at > now() THEN 'live' WHEN stopped_at IS NOT NULL THEN 'stopped'
                         ELSE 'expired' END,
@@ -238,18 +241,20 @@ public final class PostgresClusterStore: ClusterStore {
             FROM \(unescaped: schema).runners r
             ORDER BY expires_at > now() DESC, started_at DESC, address
             LIMIT 100
-            """, logger: logger).decode((String, UUID, Int, String, Date, Date, Date, Int).self) {
+            """, logger: logger) {
+            let row = try row.decode((String, UUID, Int, String, Date, Date, Date, Int).self)
             runners.append(ClusterStatus.Runner(address: row.0, incarnation: row.1, machineId: row.2, health: row.3,
                                                 startedAt: row.4, heartbeatAt: row.5, expiresAt: row.6,
                                                 shards: row.7))
         }
         var leases: [ClusterStatus.Lease] = []
-        for try await row in try await client.query("""
+        for row in try await client.guardedRows("""
             SELECT l.shard_group, l.shard, r.address, l.owner, coalesce(r.expires_at > now(), false), l.epoch,
                    l.acquired_at
             FROM \(unescaped: schema).shard_leases l LEFT JOIN \(unescaped: schema).runners r ON r.incarnation = l.owner
             ORDER BY l.shard_group, l.shard
-            """, logger: logger).decode((String, Int, String?, UUID?, Bool, Int64, Date?).self) {
+            """, logger: logger) {
+            let row = try row.decode((String, Int, String?, UUID?, Bool, Int64, Date?).self)
             leases.append(ClusterStatus.Lease(shard: ShardID(group: row.0, index: row.1), owner: row.2,
                                               incarnation: row.3, live: row.4, epoch: row.5, acquiredAt: row.6))
         }

@@ -9,16 +9,19 @@ extension PostgresWorkflowStore {
     func guardedWrite(key: ExecutionKey, entries: [JournalEntry], status: ExecutionStatus?,
                       on connection: PostgresConnection) async throws {
         let json = Self.journalJSON(entries)
-        var guarded = 0
-        try connection.ensureOpen()
-        if let status {
-            let statement = Statements.WriteJournalAndStatus(key: key, entries: json, status: status.rawValue)
-            for try await count in try await connection.execute(statement, logger: logger) { guarded = count }
-        } else {
-            for try await count in try await connection.execute(Statements.WriteJournal(key: key, entries: json),
-                                                                logger: logger) {
-                guarded = count
+        let logger = logger
+        let guarded = try await StatementGuard.shared.run(on: connection) {
+            var guarded = 0
+            if let status {
+                let statement = Statements.WriteJournalAndStatus(key: key, entries: json, status: status.rawValue)
+                for try await count in try await connection.execute(statement, logger: logger) { guarded = count }
+            } else {
+                for try await count in try await connection.execute(Statements.WriteJournal(key: key, entries: json),
+                                                                    logger: logger) {
+                    guarded = count
+                }
             }
+            return guarded
         }
         try await expectGuard(guarded, key: key)
     }
@@ -30,9 +33,22 @@ extension PostgresWorkflowStore {
     }
 
     /// The first row a prepared statement returns.
-    func first<Statement: PostgresPreparedStatement>(_ statement: Statement) async throws -> Statement.Row? {
-        for try await row in try await client.execute(statement, logger: logger) { return row }
-        return nil
+    func first<Statement: PostgresPreparedStatement>(_ statement: Statement) async throws -> Statement.Row?
+    where Statement.Row: Sendable {
+        try await onConnection { connection, logger in
+            for try await row in try await connection.execute(statement, logger: logger) { return row }
+            return nil
+        }
+    }
+
+    /// Runs `body` on a connection of the pool, failing if the connection closes under it (``StatementGuard``).
+    func onConnection<Result: Sendable>(
+        _ body: @escaping @Sendable (PostgresConnection, Logger) async throws -> Result
+    ) async throws -> Result {
+        let logger = logger
+        return try await client.withConnection { connection in
+            try await StatementGuard.shared.run(on: connection) { try await body(connection, logger) }
+        }
     }
 
     func journal(key: ExecutionKey, on connection: PostgresConnection?) async throws -> [JournalEntry] {
@@ -40,10 +56,10 @@ extension PostgresWorkflowStore {
             SELECT position, kind, name, state, attempts, result::text, error::text, due_at
             FROM \(unescaped: schema).journal WHERE execution = \(key) ORDER BY position
             """
-        let rows = try await rows(query, on: connection)
         var entries: [JournalEntry] = []
-        for try await (position, kind, name, state, attempts, result, error, dueAt)
-            in rows.decode((Int, String, String, String, Int, String?, String?, Date?).self) {
+        for row in try await rows(query, on: connection) {
+            let (position, kind, name, state, attempts, result, error, dueAt)
+                = try row.decode((Int, String, String, String, Int, String?, String?, Date?).self)
             entries.append(JournalEntry(position: position, kind: .init(kind), name: name, state: .init(state),
                                         attempts: attempts, result: result, error: try error.map(Self.failure),
                                         dueAt: dueAt))
@@ -51,26 +67,18 @@ extension PostgresWorkflowStore {
         return entries
     }
 
-    /// Runs a query on a leased connection, or on any connection of the pool.
-    func rows(_ query: PostgresQuery, on connection: PostgresConnection?) async throws -> PostgresRowSequence {
-        guard let connection else { return try await client.query(query, logger: logger) }
-        try connection.ensureOpen()
-        return try await connection.query(query, logger: logger)
+    /// Every row of a query, on a leased connection or on any connection of the pool.
+    func rows(_ query: PostgresQuery, on connection: PostgresConnection?) async throws -> [PostgresRow] {
+        guard let connection else { return try await client.guardedRows(query, logger: logger) }
+        return try await connection.guardedRows(query, logger: logger)
     }
 
     func records(_ query: PostgresQuery, on connection: PostgresConnection? = nil) async throws -> [ExecutionRecord] {
-        let rows = try await rows(query, on: connection)
-        var records: [ExecutionRecord] = []
-        for try await row in rows { records.append(try Self.record(row)) }
-        return records
+        try await rows(query, on: connection).map(Self.record)
     }
 
     func collect<Value: PostgresDecodable & Sendable>(_ query: PostgresQuery, as type: Value.Type) async throws -> [Value] {
-        var values: [Value] = []
-        for try await value in try await client.query(query, logger: logger).decode(Value.self) {
-            values.append(value)
-        }
-        return values
+        try await rows(query, on: nil).map { try $0.decode(Value.self) }
     }
 
     static func record(_ row: PostgresRow) throws -> ExecutionRecord {

@@ -93,11 +93,11 @@ public final class PostgresWorkflowStore: WorkflowStore {
                                                    attempt: pending ? 0 : 1, pending: pending, channel: channel)
         let inserted = try await payloadErrors { try await first(statement) }
         if let record = inserted { return .inserted(record) }
-        let rows = try await client.query("""
+        let rows = try await self.rows("""
             SELECT \(unescaped: Statements.recordColumns), input = \(execution.input)::jsonb
             FROM \(unescaped: schema).executions WHERE workflow = \(execution.workflow) AND id = \(execution.id)
-            """, logger: logger)
-        for try await row in rows {
+            """, on: nil)
+        if let row = rows.first {
             let sameInput = try row.makeRandomAccess()[11].decode(Bool.self, context: .default)
             return .existing(try Self.record(row), sameInput: sameInput)
         }
@@ -126,9 +126,9 @@ public final class PostgresWorkflowStore: WorkflowStore {
     }
 
     public func watchCompletion(key: ExecutionKey) async throws {
-        try await client.query("""
+        _ = try await rows("""
             UPDATE \(unescaped: schema).executions SET watched = true WHERE key = \(key) AND NOT watched
-            """, logger: logger)
+            """, on: nil)
     }
 
     // MARK: Guarded writes
@@ -143,22 +143,20 @@ public final class PostgresWorkflowStore: WorkflowStore {
                             context: ActivityContext,
                             body: (ActivityTransaction) async throws -> JournalEntry) async throws {
         try await client.withConnection { connection in
-            try connection.ensureOpen()
-            try await connection.query("BEGIN", logger: logger)
+            _ = try await rows("BEGIN", on: connection)
             let completed: JournalEntry
             do {
                 completed = try await body(ActivityTransaction(context: context, handle: connection))
             } catch {
                 if connection.isClosed || error is CancellationError { throw error }
-                _ = try? await connection.query("ROLLBACK", logger: logger)
+                _ = try? await connection.guardedRows("ROLLBACK", logger: logger)
                 throw ActivityBodyError(error)
             }
             do {
                 try await guardedWrite(key: key, entries: entries + [completed], status: status, on: connection)
-                try connection.ensureOpen()
-                try await connection.query("COMMIT", logger: logger)
+                _ = try await rows("COMMIT", on: connection)
             } catch {
-                if !connection.isClosed { _ = try? await connection.query("ROLLBACK", logger: logger) }
+                if !connection.isClosed { _ = try? await connection.guardedRows("ROLLBACK", logger: logger) }
                 throw error
             }
         }
@@ -180,7 +178,7 @@ public final class PostgresWorkflowStore: WorkflowStore {
     public func cancelExecution(workflow: String, id: String) async throws -> CancelOutcome {
         let error = try Self.json(FailureInfo(code: WorkflowError.Code.cancelled.rawValue,
                                               message: "execution '\(id)' was cancelled"))
-        let rows = try await client.query("""
+        let rows = try await self.rows("""
             WITH target AS (
                 SELECT key FROM \(unescaped: schema).executions WHERE workflow = \(workflow) AND id = \(id)
             ), cancelled AS (
@@ -194,8 +192,9 @@ public final class PostgresWorkflowStore: WorkflowStore {
                 UNION ALL SELECT pg_notify(\(channel), 'f' || key) FROM cancelled WHERE watched
             )
             SELECT target.key, (SELECT count(*) FROM cancelled), (SELECT count(*) FROM notified) FROM target
-            """, logger: logger)
-        for try await (key, cancelled, _) in rows.decode((ExecutionKey, Int, Int).self) {
+            """, on: nil)
+        if let row = rows.first {
+            let (key, cancelled, _) = try row.decode((ExecutionKey, Int, Int).self)
             if cancelled > 0 { return CancelOutcome(cancelled: true, status: .cancelled, key: key) }
             let current = try await execution(key: key)?.status ?? .cancelled
             return CancelOutcome(cancelled: false, status: current, key: key)

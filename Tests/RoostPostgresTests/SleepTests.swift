@@ -14,8 +14,9 @@ struct SleepTests {
             let id = "sleeper-\(UUID())"
             let (key, firstDue) = try await withWorkflowEngine(storage: storage, registry: testRegistry()) { engine in
                 let events = EngineEvents(engine)
+                // A first sleep long enough that the run is still sleeping however slowly the machine writes.
                 let started = try await engine.executions.start(TwoSleeps.self, id: id,
-                                                                input: .init(first: 400, second: 300))
+                                                                input: .init(first: 2_000, second: 300))
                 try await events.suspended(started.record.key)
                 let journal = try await storage.store.journal(key: started.record.key)
                 return (started.record.key, try #require(journal.first?.dueAt))

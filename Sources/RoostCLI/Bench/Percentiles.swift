@@ -17,4 +17,11 @@ struct Percentiles: Codable {
     }
 
     static func rounded(_ value: Double) -> Double { (value * 1000).rounded() / 1000 }
+
+    /// `{p50, p99, max, samples}` for a report, rounded to thousandths.
+    static func summary(_ samples: [Double]) -> [String: Any] {
+        let percentiles = Percentiles(samples)
+        return ["p50": rounded(percentiles.p50), "p99": rounded(percentiles.p99), "max": rounded(percentiles.max),
+                "samples": samples.count]
+    }
 }

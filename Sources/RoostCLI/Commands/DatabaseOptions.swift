@@ -24,6 +24,15 @@ struct DatabaseOptions: ParsableArguments {
         return try StorageConfiguration.fromEnvironment(url: databaseURL, environment: environment)
     }
 
+    /// The configuration for a benchmark: its own schema unless one is given.
+    func benchConfiguration(schema benchSchema: String) throws -> StorageConfiguration {
+        var configuration = try storageConfiguration()
+        if ProcessInfo.processInfo.environment["ROOST_SCHEMA"] == nil, schema == nil {
+            configuration.schema = benchSchema
+        }
+        return configuration
+    }
+
     /// Runs `body` with a client that checks names and payloads against the example workflows.
     func withClient<Result: Sendable>(_ body: (RoostClient) async throws -> Result) async throws -> Result {
         let configuration = try storageConfiguration()

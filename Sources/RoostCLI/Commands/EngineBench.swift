@@ -26,19 +26,10 @@ struct EngineBench: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            var configuration = try database.storageConfiguration()
-            if ProcessInfo.processInfo.environment["ROOST_SCHEMA"] == nil, database.schema == nil {
-                configuration.schema = "roost_bench"
-            }
+            var configuration = try database.benchConfiguration(schema: "roost_bench")
             configuration.maximumConnections = max(configuration.maximumConnections, 24)
             let report = try await EngineBenchRun(options: self, configuration: configuration).run()
-            if database.json {
-                print(String(decoding: report, as: UTF8.self))
-            } else {
-                let object = try JSONSerialization.jsonObject(with: report)
-                let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
-                print(String(decoding: data, as: UTF8.self))
-            }
+            try Output.printReport(report, json: database.json)
         }
     }
 }
@@ -133,7 +124,7 @@ struct EngineBenchRun {
             let resumedAt = try await engine.executions.result(of: BenchWait.self, id: id)
             latencies.append(resumedAt.timeIntervalSince(resolvedAt) * 1000)
         }
-        return summary(latencies)
+        return Percentiles.summary(latencies)
     }
 
     private func crossProcessWake(_ engine: WorkflowEngine, _ events: EngineEvents) async throws -> [String: Any] {
@@ -148,7 +139,7 @@ struct EngineBenchRun {
             let resumedAt = try await engine.executions.result(of: BenchWait.self, id: id)
             latencies.append(resumedAt.timeIntervalSince(resolvedAt) * 1000)
         }
-        return summary(latencies)
+        return Percentiles.summary(latencies)
     }
 
     // MARK: Timers
@@ -168,7 +159,7 @@ struct EngineBenchRun {
             let firedAt = try await engine.executions.result(of: BenchSleep.self, id: id)
             lateness.append(firedAt.timeIntervalSince(due) * 1000)
         }
-        var result = summary(lateness)
+        var result = Percentiles.summary(lateness)
         result["sleepers"] = options.sleepers
         result["early"] = lateness.filter { $0 < 0 }.count
         return result
@@ -226,12 +217,6 @@ struct EngineBenchRun {
             results.append(["residentBytesPerWaitingExecution": (highRSS - lowRSS) / (highCount - lowCount)])
         }
         return results
-    }
-
-    private func summary(_ samples: [Double]) -> [String: Any] {
-        let percentiles = Percentiles(samples)
-        return ["p50": Percentiles.rounded(percentiles.p50), "p99": Percentiles.rounded(percentiles.p99),
-                "max": Percentiles.rounded(percentiles.max), "samples": samples.count]
     }
 
     /// Hands freed heap pages back to the system (glibc's `malloc_trim`), so resident memory shows what is in use

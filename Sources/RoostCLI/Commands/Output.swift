@@ -10,6 +10,17 @@ enum Output {
         print(String(decoding: data, as: UTF8.self))
     }
 
+    /// Prints a benchmark report: as it is with `--json`, indented otherwise.
+    static func printReport(_ report: Data, json: Bool) throws {
+        guard !json else {
+            print(String(decoding: report, as: UTF8.self))
+            return
+        }
+        let object = try JSONSerialization.jsonObject(with: report)
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+        print(String(decoding: data, as: UTF8.self))
+    }
+
     /// Parses stored JSON text for embedding.
     static func embed(_ json: String?) -> Any {
         guard let json, let value = try? JSONSerialization.jsonObject(with: Data(json.utf8),

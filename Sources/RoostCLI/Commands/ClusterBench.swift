@@ -1,0 +1,185 @@
+import ArgumentParser
+import Foundation
+import Logging
+import PostgresNIO
+import Roost
+import RoostExamples
+import RoostPostgres
+import RoostTesting
+
+/// `roost bench cluster`: entity call latency (owner local and remote), call throughput, and the time from a
+/// runner's kill -9 to the first successful call on one of its shards, with three runners: two `roost runner`
+/// processes and this process.
+struct ClusterBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cluster", abstract: "Entity call latency and throughput, and fail-over time, with three runners.")
+    @OptionGroup var database: DatabaseOptions
+    @Option(help: "Sequential calls per latency sample set.") var samples = 500
+    @Option(help: "Seconds per throughput run.") var seconds: Double = 5
+    @Option(help: "Concurrent callers in the throughput runs.") var concurrency = 64
+    @Option(name: .customLong("lease-ttl"), help: "The runners' lease TTL in seconds.") var leaseTTL: Double = 10
+
+    func run() async throws {
+        try await reportingErrors {
+            let configuration = try database.benchConfiguration(schema: "roost_bench_cluster")
+            let report = try await ClusterBenchRun(options: self, configuration: configuration).run()
+            try Output.printReport(report, json: database.json)
+        }
+    }
+}
+
+/// One run of the cluster benchmark.
+struct ClusterBenchRun {
+    let options: ClusterBench
+    let configuration: StorageConfiguration
+    let logger = Settings.quietLogger
+
+    /// Runs every part and returns the report as JSON.
+    func run() async throws -> Data {
+        try await withPostgresStorage(configuration, logger: logger, migrate: false) { storage in
+            try await storage.client.query(
+                "DROP SCHEMA IF EXISTS \(unescaped: "\"\(configuration.schema)\"") CASCADE")
+            try await storage.migrate()
+            try await Examples.prepare(storage)
+            let ttl = Duration.milliseconds(Int64(options.leaseTTL * 1000))
+            let children = try await startRunners(2)
+            defer { for child in children { child.process.signal(SIGKILL) } }
+
+            let address = "127.0.0.1:\(FreePort.next())"
+            let system = ClusterSystem(address: address, settings: ClusterSettings(), logger: logger)
+            Examples.register(entitiesOn: system, storage: storage)
+            var shardConfiguration = ShardManager.Configuration(address: address)
+            shardConfiguration.leaseTTL = ttl
+            shardConfiguration.rebalanceInterval = .milliseconds(500)
+            let shards = ShardManager(store: storage.cluster, configuration: shardConfiguration, host: system,
+                                      logger: logger)
+            try await shards.join()
+            return try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await system.run() }
+                group.addTask { try await shards.run() }
+                defer {
+                    system.shutdown()
+                    group.cancelAll()
+                }
+                let runners = [address] + children.map(\.address)
+                try await settle(storage, runners: runners)
+                var report: [String: Any] = ["runners": runners.count, "leaseTTLSeconds": options.leaseTTL]
+                log("entity call latency")
+                report["callLatencyMs"] = try await latency(system, local: address, runners: runners)
+                log("entity call throughput")
+                report["throughput"] = try await throughput(system)
+                log("fail-over after kill -9")
+                report["failover"] = try await failover(system, victim: children[0], runners: runners)
+                report["database"] = configuration.redactedURL
+                return try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])
+            }
+        }
+    }
+
+    private func log(_ message: String) {
+        FileHandle.standardError.write(Data("bench: \(message)\n".utf8))
+    }
+
+    private func startRunners(_ count: Int) async throws -> [(process: RunnerProcess, address: String)] {
+        if ProcessInfo.processInfo.environment["ROOST_BINARY"] == nil {
+            setenv("ROOST_BINARY", URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path, 1)
+        }
+        var runners: [(process: RunnerProcess, address: String)] = []
+        for index in 1...count {
+            let address = "127.0.0.1:\(FreePort.next())"
+            let process = try RunnerProcess(name: "runner-\(index)", environment: [
+                "ROOST_DATABASE_URL": configuration.url, "ROOST_SCHEMA": configuration.schema,
+                "ROOST_RUNNER_ADDRESS": address, "ROOST_LEASE_TTL": "\(options.leaseTTL)",
+                "ROOST_REBALANCE_INTERVAL_MS": "500",
+            ])
+            try await process.waitForLine(containing: "runner joined the cluster")
+            runners.append((process, address))
+        }
+        return runners
+    }
+
+    /// Waits until every shard is held by its rendezvous target.
+    private func settle(_ storage: PostgresStorage, runners: [String]) async throws {
+        while true {
+            let status = try await storage.cluster.status()
+            if !status.leases.isEmpty, status.leases.allSatisfy({
+                $0.live && $0.owner == Rendezvous.owner(of: $0.shard, among: runners)
+            }) {
+                return
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    /// Counter ids whose shard `owner` holds (or does not hold).
+    private func ids(ownedBy owner: String, _ owned: Bool, runners: [String], count: Int) -> [String] {
+        let settings = ClusterSettings()
+        var ids: [String] = []
+        var next = 0
+        while ids.count < count {
+            let id = "bench-\(next)"
+            if (Rendezvous.owner(of: settings.shard(for: id), among: runners) == owner) == owned { ids.append(id) }
+            next += 1
+        }
+        return ids
+    }
+
+    private func latency(_ system: ClusterSystem, local: String, runners: [String]) async throws -> [String: Any] {
+        var result: [String: Any] = [:]
+        for (name, owned) in [("local", true), ("remote", false)] {
+            let counters = try ids(ownedBy: local, owned, runners: runners, count: 20)
+                .map { try system.entity(Counter.self, id: $0) }
+            for counter in counters { _ = try await counter.value() }
+            var samples: [Double] = []
+            for index in 0..<options.samples {
+                let started = ContinuousClock.now
+                _ = try await counters[index % counters.count].value()
+                samples.append((ContinuousClock.now - started).milliseconds)
+            }
+            result[name] = Percentiles.summary(samples)
+        }
+        return result
+    }
+
+    private func throughput(_ system: ClusterSystem) async throws -> [String: Any] {
+        let counters = try (0..<200).map { try system.entity(Counter.self, id: "bench-\($0)") }
+        var result: [String: Any] = ["concurrency": options.concurrency]
+        for (name, increment) in [("callsPerSecond", false), ("incrementsPerSecond", true)] {
+            let started = ContinuousClock.now
+            let deadline = started + .milliseconds(Int64(options.seconds * 1000))
+            let calls = try await withThrowingTaskGroup(of: Int.self) { group in
+                for worker in 0..<options.concurrency {
+                    group.addTask {
+                        var count = 0
+                        while ContinuousClock.now < deadline {
+                            let counter = counters[(worker * 7 + count) % counters.count]
+                            _ = increment ? try await counter.increment(by: 1) : try await counter.value()
+                            count += 1
+                        }
+                        return count
+                    }
+                }
+                return try await group.reduce(0, +)
+            }
+            result[name] = Percentiles.rounded(Double(calls) / (ContinuousClock.now - started).seconds)
+        }
+        return result
+    }
+
+    private func failover(_ system: ClusterSystem, victim: (process: RunnerProcess, address: String),
+                          runners: [String]) async throws -> [String: Any] {
+        let counter = try system.entity(Counter.self,
+                                        id: ids(ownedBy: victim.address, true, runners: runners, count: 1)[0])
+        _ = try await counter.value()
+        let killed = ContinuousClock.now
+        await victim.process.kill9()
+        _ = try await counter.value()
+        return ["killToFirstCallMs": Percentiles.rounded((ContinuousClock.now - killed).milliseconds),
+                "leaseTTLSeconds": options.leaseTTL]
+    }
+}
+
+extension Duration {
+    /// The duration in milliseconds.
+    var milliseconds: Double { seconds * 1000 }
+}
