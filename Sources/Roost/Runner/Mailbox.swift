@@ -33,6 +33,11 @@ final class Mailbox: Sendable {
         return try await body()
     }
 
+    /// Whether a call is waiting for its turn.
+    var hasWaiting: Bool {
+        state.withLock { !$0.waiting.isEmpty }
+    }
+
     /// Whether nothing ran or waited since `instant`.
     func idle(since instant: ContinuousClock.Instant) -> Bool {
         state.withLock { $0.running == 0 && $0.waiting.isEmpty && $0.lastActive < instant }

@@ -33,6 +33,7 @@ struct RunnerCommand: AsyncParsableCommand {
             let engine = WorkflowEngine(store: storage.store, registry: Examples.registry,
                                         configuration: engineConfiguration, logger: logger)
             let system = ClusterSystem(address: shardConfiguration.address, settings: shardConfiguration.settings,
+                                       configuration: try RunnerSettings.entityConfiguration(environment),
                                        logger: logger)
             Examples.register(entitiesOn: system, storage: storage)
             let shards = ShardManager(store: storage.cluster, configuration: shardConfiguration, host: system,
@@ -99,6 +100,25 @@ enum RunnerSettings {
         }
         configuration.maximumPayloadBytes = try Settings.maximumPayloadBytes(environment)
         return configuration
+    }
+
+    /// How the runner hosts and calls entities.
+    static func entityConfiguration(_ environment: [String: String]) throws -> ClusterSystem.Configuration {
+        var configuration = ClusterSystem.Configuration()
+        if let value = try positive("ROOST_CALL_TIMEOUT_MS", environment) {
+            configuration.callTimeout = .milliseconds(value)
+        }
+        if let value = try positive("ROOST_MAILBOX_CAPACITY", environment) { configuration.mailboxCapacity = value }
+        if let value = try positive("ROOST_ENTITY_IDLE_MS", environment) {
+            configuration.idleTimeout = .milliseconds(value)
+        }
+        return configuration
+    }
+
+    private static func positive(_ key: String, _ environment: [String: String]) throws -> Int? {
+        guard let text = environment[key] else { return nil }
+        guard let value = Int(text), value > 0 else { throw ValidationError("\(key) '\(text)' must be a positive number") }
+        return value
     }
 
     /// The runner's address, lease TTL, rebalance interval and cluster settings.

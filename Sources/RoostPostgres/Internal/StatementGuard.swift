@@ -39,7 +39,8 @@ final class StatementGuard: Sendable {
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 outcome.start(continuation) {
-                    Task {
+                    // Starts on this thread: the statement is written without a hop to another one.
+                    Task.immediate {
                         do {
                             outcome.finish(.success(try await operation()))
                         } catch {
