@@ -39,8 +39,7 @@ final class StatementGuard: Sendable {
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 outcome.start(continuation) {
-                    // Starts on this thread: the statement is written without a hop to another one.
-                    Task.immediate {
+                    Task {
                         do {
                             outcome.finish(.success(try await operation()))
                         } catch {
