@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Roost
 import RoostExamples
 import RoostPostgres
@@ -104,6 +105,42 @@ struct EntityTests {
         }
     }
 
+    @Test("a rolling restart of every runner, one SIGTERM at a time, fails no call")
+    func rollingRestart() async throws {
+        try await withProcesses { harness in
+            let first = try await harness.startCluster(3)
+            _ = try await harness.awaitAssignment(to: first.map(\.address))
+            let counters = (0..<6).map { "rolling-restart-\($0)" }
+            let done = Flag()
+            try await harness.withClusterClient { system in
+                try await withThrowingTaskGroup(of: Int.self) { group in
+                    for id in counters {
+                        group.addTask {
+                            var calls = 0
+                            while !done.isSet {
+                                _ = try await system.entity(Counter.self, id: id).increment(by: 1)
+                                calls += 1
+                            }
+                            return calls
+                        }
+                    }
+                    var runners = first
+                    for index in runners.indices {
+                        runners[index].process.signal(SIGTERM)
+                        try require(await runners[index].process.waitForExit() == 0, "a graceful exit")
+                        runners[index] = try await harness.startClusterRunner("runner-\(index + 1)-restarted")
+                        _ = try await harness.awaitAssignment(to: runners.map(\.address))
+                    }
+                    done.set()
+                    let calls = try await group.reduce(0, +)
+                    var total = 0
+                    for id in counters { total += try await system.entity(Counter.self, id: id).value() }
+                    try require(total == calls, "every call counted once: \(total) of \(calls)")
+                }
+            }
+        }
+    }
+
     @Test("roost examples counter increments and reads a counter through the cluster")
     func counterCommand() async throws {
         try await withProcesses { harness in
@@ -114,5 +151,16 @@ struct EntityTests {
             let get = try await harness.roost(["examples", "counter", "get", "cli"])
             try require(get.status == 0 && get.output.contains("cli: 3"), get.output)
         }
+    }
+}
+
+/// A flag one task sets and others read.
+private final class Flag: Sendable {
+    private let value = Atomic(false)
+
+    var isSet: Bool { value.load(ordering: .relaxed) }
+
+    func set() {
+        value.store(true, ordering: .relaxed)
     }
 }
