@@ -83,14 +83,9 @@ final class ProcessHarness: Sendable {
         Rendezvous.owner(of: ClusterSettings().shard(for: entityId), among: runners.map(\.address)) ?? "-"
     }
 
-    /// Runs `body` with a client cluster system that calls entities on the runners.
+    /// Runs `body` with the client library's cluster system, which calls entities on the runners.
     func withClusterClient(_ body: @Sendable (ClusterSystem) async throws -> Void) async throws {
-        let system = ClusterSystem(clientOf: storage.cluster, settings: ClusterSettings(), logger: TestDatabase.logger)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await system.run() }
-            defer { system.shutdown() }
-            try await body(system)
-        }
+        try await client.withEntities(body)
     }
 
     /// Awaits the moment every counter has reached a value.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Roost
+import RoostClient
 import RoostExamples
 import RoostPostgres
 
@@ -59,15 +60,5 @@ private func printCounter(id: String, value: Int, json: Bool) {
 func withClusterClient<Result: Sendable>(
     _ database: DatabaseOptions, _ body: @Sendable (ClusterSystem) async throws -> Result
 ) async throws -> Result {
-    try await withPostgresStorage(try database.storageConfiguration(), logger: Settings.quietLogger) { storage in
-        guard let settings = try await storage.cluster.status().settings else {
-            throw ValidationError("no runner has joined the cluster in schema \(storage.configuration.schema) yet")
-        }
-        let system = ClusterSystem(clientOf: storage.cluster, settings: settings, logger: Settings.quietLogger)
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await system.run() }
-            defer { system.shutdown() }
-            return try await body(system)
-        }
-    }
+    try await database.withClient { client in try await client.withEntities(body) }
 }
