@@ -103,6 +103,22 @@ struct ClusterTests {
         }
     }
 
+    @Test("a runner that cannot listen on its address exits and leaves the runner that has it alone")
+    func addressInUse() async throws {
+        try await withProcesses { harness in
+            let holder = try await harness.startClusterRunner("holder")
+            let before = try await harness.awaitAssignment(to: [holder.address])
+            let clash = try RunnerProcess(name: "clash", environment: harness.environment.merging([
+                "ROOST_RUNNER_ADDRESS": holder.address,
+            ]) { $1 })
+            try require(await clash.waitForExit() != 0, "the second runner exits with an error")
+            try require(clash.output.contains("Address already in use"), "the message: \(clash.output)")
+            let after = try await harness.awaitAssignment(to: [holder.address])
+            try require(after.leases.map(\.epoch) == before.leases.map(\.epoch), "the holder kept every shard")
+            try require(!holder.process.output.contains("replaced"), "the holder was not replaced")
+        }
+    }
+
     @Test("invalid runner configuration is refused before anything starts, naming the key")
     func invalidConfigurationRefused() async throws {
         try await withProcesses { harness in

@@ -56,6 +56,7 @@ public final class ClusterSystem: DistributedActorSystem, ShardHost, Service, Se
     private let factories = Mutex<[String: Factory]>([:])
     private let store: (any ClusterStore)?
     private let logger: Logger
+    private let transport: HTTP2ServerTransport.Posix?
     private let server = Mutex<GRPCServer<HTTP2ServerTransport.Posix>?>(nil)
     private let stopped = Atomic(false)
     private let stopping = Waiter()
@@ -69,14 +70,18 @@ public final class ClusterSystem: DistributedActorSystem, ShardHost, Service, Se
     ///   - settings: The cluster's settings.
     ///   - configuration: How entities are hosted and called.
     ///   - logger: The logger.
+    /// - Throws: ``WorkflowError`` `invalid_argument` if the address is not host:port.
     public init(address: String, settings: ClusterSettings, configuration: Configuration = Configuration(),
-                logger: Logger) {
+                logger: Logger) throws {
+        let parsed = try RunnerAddress(parsing: address)
         localAddress = address
         self.settings = settings
         self.configuration = configuration
         self.logger = logger
         store = nil
         entities = EntityManager(configuration: configuration, logger: logger)
+        transport = HTTP2ServerTransport.Posix(address: .ipv4(host: parsed.host, port: parsed.port),
+                                               transportSecurity: .plaintext)
     }
 
     /// A client's system: it hosts nothing and reads the live runners from the store.
@@ -88,6 +93,7 @@ public final class ClusterSystem: DistributedActorSystem, ShardHost, Service, Se
         self.logger = logger
         self.store = store
         entities = EntityManager(configuration: configuration, logger: logger)
+        transport = nil
     }
 
     // MARK: Entities
@@ -127,12 +133,9 @@ public final class ClusterSystem: DistributedActorSystem, ShardHost, Service, Se
     /// Serves other runners' calls (for a runner) and runs the connections to other runners until graceful
     /// shutdown or cancellation.
     public func run() async throws {
-        let server = try localAddress.map { address in
-            let parsed = try RunnerAddress(parsing: address)
-            let transport = HTTP2ServerTransport.Posix(address: .ipv4(host: parsed.host, port: parsed.port),
-                                                       transportSecurity: .plaintext)
-            return GRPCServer(transport: transport, services: [
-                RunnerService(system: self, pong: WirePong(address: address, incarnation: "")),
+        let server = transport.map { transport in
+            GRPCServer(transport: transport, services: [
+                RunnerService(system: self, pong: WirePong(address: localAddress ?? "", incarnation: "")),
             ])
         }
         self.server.withLock { $0 = server }
@@ -144,6 +147,19 @@ public final class ClusterSystem: DistributedActorSystem, ShardHost, Service, Se
             }
         } onGracefulShutdown: {
             self.shutdown()
+        }
+    }
+
+    /// Waits until this runner listens on its address (``run()`` binds it). A runner must listen before it joins
+    /// the cluster, so that a process that cannot take the address never displaces the runner that has it.
+    /// - Throws: ``WorkflowError`` `invalid_argument` if it cannot listen there.
+    public func listening() async throws {
+        guard let transport, let localAddress else { return }
+        do {
+            _ = try await transport.listeningAddress
+        } catch {
+            throw WorkflowError(.invalidArgument, "cannot listen on \(localAddress): is another process using "
+                                + "it, or is it not an IP address of this host?")
         }
     }
 

@@ -46,16 +46,17 @@ struct ClusterBenchRun {
             defer { for child in children { child.process.signal(SIGKILL) } }
 
             let address = "127.0.0.1:\(FreePort.next())"
-            let system = ClusterSystem(address: address, settings: ClusterSettings(), logger: logger)
+            let system = try ClusterSystem(address: address, settings: ClusterSettings(), logger: logger)
             Examples.register(entitiesOn: system, storage: storage)
             var shardConfiguration = ShardManager.Configuration(address: address)
             shardConfiguration.leaseTTL = ttl
             shardConfiguration.rebalanceInterval = .milliseconds(500)
             let shards = ShardManager(store: storage.cluster, configuration: shardConfiguration, host: system,
                                       logger: logger)
-            try await shards.join()
             return try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await system.run() }
+                try await system.listening()
+                try await shards.join()
                 group.addTask { try await shards.run() }
                 defer {
                     system.shutdown()

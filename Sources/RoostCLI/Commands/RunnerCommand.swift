@@ -32,7 +32,7 @@ struct RunnerCommand: AsyncParsableCommand {
             let storage = PostgresStorage(configuration: storageConfiguration, logger: logger)
             let engine = WorkflowEngine(store: storage.store, registry: Examples.registry,
                                         configuration: engineConfiguration, logger: logger)
-            let system = ClusterSystem(address: shardConfiguration.address, settings: shardConfiguration.settings,
+            let system = try ClusterSystem(address: shardConfiguration.address, settings: shardConfiguration.settings,
                                        configuration: try RunnerSettings.entityConfiguration(environment),
                                        logger: logger)
             Examples.register(entitiesOn: system, storage: storage)
@@ -44,7 +44,7 @@ struct RunnerCommand: AsyncParsableCommand {
                 services: [
                     .init(service: storage),
                     .init(service: system, failureTerminationBehavior: .gracefullyShutdownGroup),
-                    .init(service: Runner(storage: storage, shards: shards, engine: engine, logger: logger),
+                    .init(service: Runner(storage: storage, system: system, shards: shards, engine: engine, logger: logger),
                           successTerminationBehavior: .gracefullyShutdownGroup,
                           failureTerminationBehavior: .gracefullyShutdownGroup),
                 ],
@@ -58,6 +58,7 @@ struct RunnerCommand: AsyncParsableCommand {
     /// graceful shutdown.
     struct Runner: Service {
         let storage: PostgresStorage
+        let system: ClusterSystem
         let shards: ShardManager
         let engine: WorkflowEngine
         let logger: Logger
@@ -72,6 +73,7 @@ struct RunnerCommand: AsyncParsableCommand {
                 "roost.notifications": "\(storage.configuration.notifications ? "on" : "off")",
                 "roost.address": "\(shards.configuration.address)",
             ])
+            try await system.listening()
             try await shards.join()
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await shards.run() }
