@@ -58,7 +58,6 @@ public final class ClusterSystem: DistributedActorSystem, ShardHost, Service, Se
     private let logger: Logger
     private let transport: HTTP2ServerTransport.Posix?
     private let server = Mutex<GRPCServer<HTTP2ServerTransport.Posix>?>(nil)
-    private let stopped = Atomic(false)
     private let stopping = Waiter()
 
     /// The address an entity being activated gets from ``assignID(_:)``.
@@ -135,7 +134,7 @@ public final class ClusterSystem: DistributedActorSystem, ShardHost, Service, Se
     public func run() async throws {
         let server = transport.map { transport in
             GRPCServer(transport: transport, services: [
-                RunnerService(system: self, pong: WirePong(address: localAddress ?? "", incarnation: "")),
+                RunnerService(system: self),
             ])
         }
         self.server.withLock { $0 = server }
@@ -167,13 +166,12 @@ public final class ClusterSystem: DistributedActorSystem, ShardHost, Service, Se
     public func shutdown() {
         connections.shutdown()
         server.withLock { $0?.beginGracefulShutdown() }
-        stopped.store(true, ordering: .relaxed)
         stopping.signal()
     }
 
     private func passivationLoop() async {
         let interval = max(configuration.idleTimeout / 4, .milliseconds(100))
-        while !Task.isCancelled, !stopped.load(ordering: .relaxed) {
+        while !Task.isCancelled, !stopping.isSignalled {
             if await stopping.wait(until: .now + interval) { return }
             await entities.passivateIdle()
         }

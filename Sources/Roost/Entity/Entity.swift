@@ -24,7 +24,4 @@ public protocol Entity: DistributedActor where ActorSystem == ClusterSystem {
 extension Entity {
     /// The default shard group.
     public static var shardGroup: String { ClusterSettings.defaultGroup }
-
-    /// This instance's address.
-    public nonisolated var address: EntityAddress { id }
 }

@@ -21,9 +21,6 @@ actor EntityManager {
         self.logger = logger
     }
 
-    /// How many instances are live.
-    var count: Int { instances.count }
-
     /// The lease on a shard, if this runner hosts it.
     func lease(for shard: ShardID) -> ShardLease? {
         hosted[shard].map { ShardLease(shard: shard, epoch: $0) }

@@ -1,24 +1,17 @@
 import GRPCCore
 
 /// The gRPC service every runner serves to the others: `roost.Runner/Call` runs an entity call if this runner
-/// holds the entity's shard, `roost.Runner/Ping` says who answers.
+/// holds the entity's shard.
 struct RunnerService: RegistrableRPCService {
     static let call = MethodDescriptor(fullyQualifiedService: "roost.Runner", method: "Call")
-    static let ping = MethodDescriptor(fullyQualifiedService: "roost.Runner", method: "Ping")
 
     let system: ClusterSystem
-    let pong: WirePong
 
     func registerMethods<Transport: ServerTransport>(with router: inout RPCRouter<Transport>) {
         router.registerHandler(forMethod: Self.call, deserializer: JSONDeserializer<WireCall>(),
                                serializer: JSONSerializer<WireReply>()) { request, _ in
             let call = try await ServerRequest(stream: request).message
             return StreamingServerResponse(single: ServerResponse(message: await system.entities.handle(call, in: system)))
-        }
-        router.registerHandler(forMethod: Self.ping, deserializer: JSONDeserializer<String>(),
-                               serializer: JSONSerializer<WirePong>()) { request, _ in
-            _ = try await ServerRequest(stream: request)
-            return StreamingServerResponse(single: ServerResponse(message: pong))
         }
     }
 }

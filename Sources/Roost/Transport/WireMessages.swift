@@ -25,9 +25,3 @@ struct WireReply: Codable, Sendable {
         self.error = error
     }
 }
-
-/// A ping's answer: who answered.
-struct WirePong: Codable, Sendable {
-    var address: String
-    var incarnation: String
-}
