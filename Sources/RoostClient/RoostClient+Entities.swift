@@ -3,7 +3,8 @@ import RoostPostgres
 
 extension RoostClient {
     /// Runs `body` with a cluster system that calls entities on the runners: every call goes straight to the
-    /// runner that holds the entity's shard, found from the live runners registered in the database.
+    /// runner that holds the entity's shard, found from the live runners registered in the database. Calls made
+    /// inside ``withDelivery(_:isolation:_:)`` with ``Delivery/persisted`` are saved in the database first.
     ///
     /// ```swift
     /// let value = try await client.withEntities { system in
@@ -20,7 +21,7 @@ extension RoostClient {
                                 + "\(storage.configuration.schema) yet")
         }
         let system = ClusterSystem(clientOf: storage.cluster, settings: settings, configuration: configuration,
-                                   logger: storage.logger)
+                                   messages: storage.messages, logger: storage.logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await system.run() }
             defer { system.shutdown() }

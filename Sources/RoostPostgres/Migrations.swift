@@ -94,6 +94,29 @@ public enum Migrations {
             );
             CREATE INDEX shard_leases_by_owner ON {schema}.shard_leases (owner);
             """),
+        Migration(version: 3, name: "persisted entity calls", sql: """
+            CREATE TABLE {schema}.entity_messages (
+                seq bigint GENERATED ALWAYS AS IDENTITY,
+                entity_type text NOT NULL,
+                entity_id text NOT NULL,
+                request_id text NOT NULL,
+                shard_group text NOT NULL,
+                shard integer NOT NULL,
+                target text NOT NULL,
+                generics text[] NOT NULL,
+                arguments text[] NOT NULL,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                completed_at timestamptz,
+                reply_value text,
+                reply_error_code text,
+                reply_error_message text,
+                PRIMARY KEY (entity_type, entity_id, request_id)
+            );
+            CREATE INDEX entity_messages_pending ON {schema}.entity_messages (shard_group, shard, seq)
+                WHERE completed_at IS NULL;
+            CREATE INDEX entity_messages_completed ON {schema}.entity_messages (completed_at)
+                WHERE completed_at IS NOT NULL;
+            """),
     ]
 
     /// Applies every migration the schema lacks, under a session advisory lock so that processes starting at once

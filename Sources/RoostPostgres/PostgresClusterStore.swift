@@ -69,7 +69,7 @@ public final class PostgresClusterStore: ClusterStore {
     // MARK: Membership
 
     public func register(address: String, incarnation: UUID, leaseTTL: Duration) async throws -> Int {
-        let ttl = Self.milliseconds(leaseTTL)
+        let ttl = leaseTTL.wholeMilliseconds
         let lockKey = "roost.runners.\(schema)"
         return try await client.withConnection { connection in
             _ = try await connection.guardedRows("BEGIN", logger: logger)
@@ -111,7 +111,7 @@ public final class PostgresClusterStore: ClusterStore {
     }
 
     public func heartbeat(incarnation: UUID, leaseTTL: Duration) async throws -> HeartbeatOutcome {
-        let ttl = Self.milliseconds(leaseTTL)
+        let ttl = leaseTTL.wholeMilliseconds
         var alive = false
         var runners: [String] = []
         var held: [ShardLease] = []
@@ -264,9 +264,5 @@ public final class PostgresClusterStore: ClusterStore {
             }
         }
         return ClusterStatus(settings: clusterSettings, runners: runners, leases: leases, readAt: readAt)
-    }
-
-    private static func milliseconds(_ duration: Duration) -> Int {
-        Int(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
     }
 }

@@ -17,6 +17,8 @@ public final class PostgresStorage: Service, Sendable {
     public let store: PostgresWorkflowStore
     /// The cluster store (membership, settings, shard leases) on this storage.
     public let cluster: PostgresClusterStore
+    /// The store of persisted entity calls on this storage.
+    public let messages: PostgresMessageStore
     /// The logger its queries log to.
     public let logger: Logger
 
@@ -32,6 +34,7 @@ public final class PostgresStorage: Service, Sendable {
         store = PostgresWorkflowStore(client: client, schema: configuration.schema, logger: logger)
         cluster = PostgresClusterStore(client: client, schema: configuration.schema, channel: store.channel,
                                        logger: logger)
+        messages = PostgresMessageStore(client: client, schema: configuration.schema, logger: logger)
     }
 
     /// Runs the connection pool and, if enabled, the notification listener until cancelled or shut down

@@ -34,6 +34,12 @@ public final class ClusterSystem: DistributedActorSystem, ShardHost, Service, Se
         public var callsPerEntity = 1
         /// How long an entity may be idle before it is passivated.
         public var idleTimeout: Duration = .seconds(60)
+        /// How often a runner looks for persisted calls of its shards that stayed pending longer than
+        /// ``callTimeout`` (their callers gave up or died) and runs them.
+        public var redeliveryInterval: Duration = .seconds(10)
+        /// How long the replies of persisted calls are kept: a retry or a repeated idempotency key within this
+        /// time gets the stored reply; after it, the same key is a new call.
+        public var messageRetention: Duration = .seconds(86_400)
 
         /// The defaults.
         public init() {}
@@ -51,6 +57,10 @@ public final class ClusterSystem: DistributedActorSystem, ShardHost, Service, Se
     /// The configuration.
     public let configuration: Configuration
     let entities: EntityManager
+    /// The owner's side of persisted calls; `nil` for a client or without a message store.
+    let delivery: PersistedDelivery?
+    /// Where persisted calls are saved; `nil` if this system makes none.
+    let messages: (any MessageStore)?
     private let connections = RunnerConnections()
     private let liveRunners = Mutex<[String]>([])
     private let factories = Mutex<[String: Factory]>([:])
@@ -68,29 +78,36 @@ public final class ClusterSystem: DistributedActorSystem, ShardHost, Service, Se
     ///   - address: The runner's address (host:port), where it listens for calls from other runners.
     ///   - settings: The cluster's settings.
     ///   - configuration: How entities are hosted and called.
+    ///   - messages: Where persisted calls are kept; without it, calls are best-effort only.
     ///   - logger: The logger.
     /// - Throws: ``WorkflowError`` `invalid_argument` if the address is not host:port.
     public init(address: String, settings: ClusterSettings, configuration: Configuration = Configuration(),
-                logger: Logger) throws {
+                messages: (any MessageStore)? = nil, logger: Logger) throws {
         let parsed = try RunnerAddress(parsing: address)
         localAddress = address
         self.settings = settings
         self.configuration = configuration
         self.logger = logger
         store = nil
+        self.messages = messages
+        delivery = messages.map { PersistedDelivery(store: $0, configuration: configuration, logger: logger) }
         entities = EntityManager(configuration: configuration, logger: logger)
         transport = HTTP2ServerTransport.Posix(address: .ipv4(host: parsed.host, port: parsed.port),
                                                transportSecurity: .plaintext)
     }
 
-    /// A client's system: it hosts nothing and reads the live runners from the store.
+    /// A client's system: it hosts nothing and reads the live runners from the store. With `messages` it can make
+    /// persisted calls.
     public init(clientOf store: any ClusterStore, settings: ClusterSettings,
-                configuration: Configuration = Configuration(), logger: Logger) {
+                configuration: Configuration = Configuration(), messages: (any MessageStore)? = nil,
+                logger: Logger) {
         localAddress = nil
         self.settings = settings
         self.configuration = configuration
         self.logger = logger
         self.store = store
+        self.messages = messages
+        delivery = nil
         entities = EntityManager(configuration: configuration, logger: logger)
         transport = nil
     }
@@ -111,12 +128,16 @@ public final class ClusterSystem: DistributedActorSystem, ShardHost, Service, Se
     /// The lease under which an entity hosted here writes: pass it to a fenced transaction.
     /// - Throws: ``ShardLeaseLost`` if this runner does not hold the entity's shard.
     public func lease(of address: EntityAddress) async throws -> ShardLease {
-        let group = factory(for: address.type)?.group ?? ClusterSettings.defaultGroup
-        let shard = settings.shard(for: address.id, group: group)
+        let shard = shard(of: address)
         guard let lease = await entities.lease(for: shard) else {
             throw ShardLeaseLost(lease: ShardLease(shard: shard, epoch: 0))
         }
         return lease
+    }
+
+    /// The shard of an entity of a type registered here (of the default group otherwise).
+    func shard(of address: EntityAddress) -> ShardID {
+        settings.shard(for: address.id, group: factory(for: address.type)?.group ?? ClusterSettings.defaultGroup)
     }
 
     func factory(for type: String) -> Factory? {
@@ -143,6 +164,7 @@ public final class ClusterSystem: DistributedActorSystem, ShardHost, Service, Se
                 group.addTask { await self.connections.run() }
                 if let server { group.addTask { try await server.serve() } }
                 group.addTask { await self.passivationLoop() }
+                if let delivery = self.delivery { group.addTask { await delivery.run(in: self) } }
             }
         } onGracefulShutdown: {
             self.shutdown()
@@ -166,6 +188,7 @@ public final class ClusterSystem: DistributedActorSystem, ShardHost, Service, Se
     public func shutdown() {
         connections.shutdown()
         server.withLock { $0?.beginGracefulShutdown() }
+        delivery?.shutdown()
         stopping.signal()
     }
 
@@ -181,6 +204,7 @@ public final class ClusterSystem: DistributedActorSystem, ShardHost, Service, Se
 
     public func acquired(_ leases: [ShardLease]) async {
         await entities.acquired(leases)
+        await delivery?.acquired(leases.map(\.shard))
     }
 
     public func stopping(_ shards: [ShardID]) async {
@@ -194,40 +218,57 @@ public final class ClusterSystem: DistributedActorSystem, ShardHost, Service, Se
 
     // MARK: Routing
 
-    /// Sends a call to its entity's owner, retrying while the shard moves.
-    func route(_ call: WireCall, group: String) async throws -> WireReply {
-        let shard = settings.shard(for: call.address.id, group: group)
+    /// Sends a call to its entity's owner, retrying while the shard moves (and, for a persisted call, while the
+    /// entity's mailbox is full).
+    func route(_ call: WireCall, to shard: ShardID) async throws -> EntityReply {
+        var call = call
         let deadline = ContinuousClock.now + configuration.callTimeout
         var delay = Duration.milliseconds(10)
         var last = "no live runner"
         if store != nil, liveRunners.withLock({ $0.isEmpty }) { try await refreshRunners() }
         while true {
             if let owner = Rendezvous.owner(of: shard, among: liveRunners.withLock { $0 }) {
-                let reply: WireReply
+                let reply: EntityReply
                 if owner == localAddress {
-                    reply = await entities.handle(call, in: self)
+                    reply = await handleHere(call)
                 } else {
                     do {
                         reply = try await connections.call(call, at: owner, timeout: deadline - .now)
                     } catch let error as RPCError where error.code == .unavailable {
-                        reply = WireReply(error: EntityCallError(EntityCallError.notHere,
-                                                                 "runner \(owner) is unreachable"))
+                        reply = EntityReply(error: EntityCallError(EntityCallError.notHere,
+                                                                   "runner \(owner) is unreachable"))
                     } catch let error as RPCError where error.code == .deadlineExceeded {
                         throw EntityCallError(EntityCallError.timedOut, "\(call.address) did not answer within "
-                                              + "\(configuration.callTimeout)")
+                                              + "\(configuration.callTimeout)" + Self.kept(call))
                     }
                 }
-                guard let error = reply.error, error.code == EntityCallError.notHere else { return reply }
+                guard let error = reply.error, error.code == EntityCallError.notHere
+                        || (call.persisted != nil && error.code == EntityCallError.mailboxFull) else { return reply }
                 last = error.message
+                // The call may have run before the reply was lost: its owner reads the stored state first.
+                call.persisted?.recheck = true
             }
             guard ContinuousClock.now + delay < deadline else {
                 throw EntityCallError(EntityCallError.unavailable, "no runner answered for \(call.address) "
-                                      + "(shard \(shard)) within \(configuration.callTimeout): \(last)")
+                                      + "(shard \(shard)) within \(configuration.callTimeout): \(last)"
+                                      + Self.kept(call))
             }
             try await Task.sleep(for: delay)
             delay = min(delay * 2, .milliseconds(500))
             if store != nil { try await refreshRunners() }
         }
+    }
+
+    /// Runs a call that reached this runner: a persisted one through ``PersistedDelivery``.
+    func handleHere(_ call: WireCall) async -> EntityReply {
+        if call.persisted != nil, let delivery { return await delivery.handle(call, in: self) }
+        return await entities.handle(call, in: self)
+    }
+
+    /// For a persisted call's error message: the call is not lost.
+    private static func kept(_ call: WireCall) -> String {
+        guard let persisted = call.persisted else { return "" }
+        return "; the call is saved as request \(persisted.requestID) and runs when its shard's owner takes it"
     }
 
     private func refreshRunners() async throws {
@@ -282,12 +323,23 @@ public final class ClusterSystem: DistributedActorSystem, ShardHost, Service, Se
     }
 
     private func send<Act: DistributedActor>(_ actor: Act, target: RemoteCallTarget,
-                                             invocation: EntityInvocationEncoder) async throws -> WireReply
+                                             invocation: EntityInvocationEncoder) async throws -> EntityReply
     where Act.ID == EntityAddress {
         let group = (Act.self as? any Entity.Type)?.shardGroup ?? ClusterSettings.defaultGroup
-        let call = WireCall(address: actor.id, target: target.identifier, generics: invocation.generics,
+        let shard = settings.shard(for: actor.id.id, group: group)
+        var call = WireCall(address: actor.id, target: target.identifier, generics: invocation.generics,
                             arguments: invocation.arguments)
-        let reply = try await route(call, group: group)
+        let delivery = Delivery.current
+        if delivery.mode == .persisted {
+            switch try await save(call, to: shard, as: delivery) {
+            case .completed(let reply):
+                if let error = reply.error { throw error }
+                return reply
+            case .pending(let persisted):
+                call.persisted = persisted
+            }
+        }
+        let reply = try await route(call, to: shard)
         if let error = reply.error { throw error }
         return reply
     }

@@ -66,22 +66,22 @@ public struct EntityInvocationDecoder: DistributedTargetInvocationDecoder {
 /// Captures what an entity's method returned or threw, as the reply's JSON.
 public final class EntityResultHandler: DistributedTargetInvocationResultHandler, Sendable {
     public typealias SerializationRequirement = Codable
-    private let box = Mutex<WireReply?>(nil)
+    private let box = Mutex<EntityReply?>(nil)
 
     init() {}
 
     /// The reply, once the method has returned or thrown.
-    var reply: WireReply {
-        box.withLock { $0 } ?? WireReply(error: EntityCallError(EntityCallError.failed, "the call produced no result"))
+    var reply: EntityReply {
+        box.withLock { $0 } ?? EntityReply(error: EntityCallError(EntityCallError.failed, "the call produced no result"))
     }
 
     public func onReturn<Success: Codable>(value: Success) async throws {
         let data = try JSONEncoder().encode(value)
-        box.withLock { $0 = WireReply(value: data) }
+        box.withLock { $0 = EntityReply(value: data) }
     }
 
     public func onReturnVoid() async throws {
-        box.withLock { $0 = WireReply(value: nil) }
+        box.withLock { $0 = EntityReply(value: nil) }
     }
 
     public func onThrow<Err: Error>(error: Err) async throws {
@@ -90,6 +90,6 @@ public final class EntityResultHandler: DistributedTargetInvocationResultHandler
         case let error as ShardLeaseLost: EntityCallError(EntityCallError.leaseLost, error.description)
         default: EntityCallError(EntityCallError.failed, String(describing: error))
         }
-        box.withLock { $0 = WireReply(error: wire) }
+        box.withLock { $0 = EntityReply(error: wire) }
     }
 }

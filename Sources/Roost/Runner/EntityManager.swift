@@ -26,22 +26,23 @@ actor EntityManager {
         hosted[shard].map { ShardLease(shard: shard, epoch: $0) }
     }
 
+    /// The shards this runner hosts.
+    func heldShards() -> [ShardID] {
+        hosted.keys.sorted()
+    }
+
     /// Runs a call on the local instance, activating it if needed.
-    func handle(_ call: WireCall, in system: ClusterSystem) async -> WireReply {
+    func handle(_ call: WireCall, in system: ClusterSystem) async -> EntityReply {
         // A call that found its instance just passivated activates a fresh one.
         for _ in 0..<2 {
             let instance: Instance
             switch activate(call.address, in: system) {
             case .success(let found): instance = found
-            case .failure(let error): return WireReply(error: error)
+            case .failure(let error): return EntityReply(error: error)
             }
             do {
                 let reply = try await instance.mailbox.run {
-                    var decoder = EntityInvocationDecoder(generics: call.generics, arguments: call.arguments)
-                    let handler = EntityResultHandler()
-                    try await system.executeDistributedTarget(on: instance.actor, target: RemoteCallTarget(call.target),
-                                                              invocationDecoder: &decoder, handler: handler)
-                    return handler.reply
+                    try await Self.invoke(call, on: instance.actor, in: system)
                 }
                 guard let error = reply.error, error.code == EntityCallError.leaseLost else { return reply }
                 // Another runner owns the shard now: stop hosting it here and let the caller find the owner.
@@ -49,16 +50,28 @@ actor EntityManager {
                     "roost.shard": "\(instance.shard)", "roost.entity": "\(call.address)",
                 ])
                 await stop([instance.shard])
-                return WireReply(error: EntityCallError(EntityCallError.notHere, error.message))
+                return EntityReply(error: EntityCallError(EntityCallError.notHere, error.message))
             } catch is MailboxClosed {
                 continue
             } catch let error as EntityCallError {
-                return WireReply(error: error)
+                return EntityReply(error: error)
             } catch {
-                return WireReply(error: EntityCallError(EntityCallError.failed, String(describing: error)))
+                return EntityReply(error: EntityCallError(EntityCallError.failed, String(describing: error)))
             }
         }
-        return WireReply(error: EntityCallError(EntityCallError.notHere, "\(call.address) is stopping here"))
+        return EntityReply(error: EntityCallError(EntityCallError.notHere, "\(call.address) is stopping here"))
+    }
+
+    /// Runs the call's method on the instance. The entity's own calls are best-effort unless it chooses otherwise.
+    private static func invoke(_ call: WireCall, on actor: any Entity, in system: ClusterSystem) async throws
+        -> EntityReply {
+        try await Delivery.$current.withValue(.bestEffort) {
+            var decoder = EntityInvocationDecoder(generics: call.generics, arguments: call.arguments)
+            let handler = EntityResultHandler()
+            try await system.executeDistributedTarget(on: actor, target: RemoteCallTarget(call.target),
+                                                      invocationDecoder: &decoder, handler: handler)
+            return handler.reply
+        }
     }
 
     private func activate(_ address: EntityAddress, in system: ClusterSystem) -> Result<Instance, EntityCallError> {

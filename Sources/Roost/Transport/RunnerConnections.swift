@@ -43,14 +43,14 @@ final class RunnerConnections: Sendable {
 
     /// Sends an entity call to a runner.
     /// - Throws: `RPCError` if the runner cannot be reached in time.
-    func call(_ call: WireCall, at address: String, timeout: Duration) async throws -> WireReply {
+    func call(_ call: WireCall, at address: String, timeout: Duration) async throws -> EntityReply {
         let client = try client(for: address)
         var options = CallOptions.defaults
         options.timeout = timeout
         options.waitForReady = false
         return try await client.unary(request: ClientRequest(message: call), descriptor: RunnerService.call,
                                       serializer: JSONSerializer<WireCall>(),
-                                      deserializer: JSONDeserializer<WireReply>(), options: options) {
+                                      deserializer: JSONDeserializer<EntityReply>(), options: options) {
             try $0.message
         }
     }

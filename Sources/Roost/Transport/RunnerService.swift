@@ -9,9 +9,9 @@ struct RunnerService: RegistrableRPCService {
 
     func registerMethods<Transport: ServerTransport>(with router: inout RPCRouter<Transport>) {
         router.registerHandler(forMethod: Self.call, deserializer: JSONDeserializer<WireCall>(),
-                               serializer: JSONSerializer<WireReply>()) { request, _ in
+                               serializer: JSONSerializer<EntityReply>()) { request, _ in
             let call = try await ServerRequest(stream: request).message
-            return StreamingServerResponse(single: ServerResponse(message: await system.entities.handle(call, in: system)))
+            return StreamingServerResponse(single: ServerResponse(message: await system.handleHere(call)))
         }
     }
 }

@@ -1,27 +1,21 @@
 import Distributed
 import Foundation
 
-/// A call to an entity as it travels between runners: the address, the method's mangled name and the
-/// JSON-encoded arguments.
+/// A call to an entity as it travels between runners: the address, the method's mangled name, the JSON-encoded
+/// arguments and, for a persisted call, its request id.
 struct WireCall: Codable, Sendable {
+    /// What the owner needs to know about a persisted call.
+    struct Persisted: Codable, Sendable {
+        /// The id under which the call is stored.
+        var requestID: String
+        /// Whether the owner must read the stored call's state first: it may have run already (the caller
+        /// retries it, or found it stored before).
+        var recheck: Bool
+    }
+
     var address: EntityAddress
     var target: String
     var generics: [String]
     var arguments: [Data]
-}
-
-/// An entity call's outcome: the JSON-encoded return value (none for `Void`), or the error.
-struct WireReply: Codable, Sendable {
-    var value: Data?
-    var error: EntityCallError?
-
-    init(value: Data?) {
-        self.value = value
-        error = nil
-    }
-
-    init(error: EntityCallError) {
-        value = nil
-        self.error = error
-    }
+    var persisted: Persisted?
 }

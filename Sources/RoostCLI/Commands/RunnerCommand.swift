@@ -33,8 +33,8 @@ struct RunnerCommand: AsyncParsableCommand {
             let engine = WorkflowEngine(store: storage.store, registry: Examples.registry,
                                         configuration: engineConfiguration, logger: logger)
             let system = try ClusterSystem(address: shardConfiguration.address, settings: shardConfiguration.settings,
-                                       configuration: try RunnerSettings.entityConfiguration(environment),
-                                       logger: logger)
+                                           configuration: try RunnerSettings.entityConfiguration(environment),
+                                           messages: storage.messages, logger: logger)
             Examples.register(entitiesOn: system, storage: storage)
             let shards = ShardManager(store: storage.cluster, configuration: shardConfiguration, host: system,
                                       logger: logger)
@@ -113,6 +113,12 @@ enum RunnerSettings {
         if let value = try positive("ROOST_MAILBOX_CAPACITY", environment) { configuration.mailboxCapacity = value }
         if let value = try positive("ROOST_ENTITY_IDLE_MS", environment) {
             configuration.idleTimeout = .milliseconds(value)
+        }
+        if let value = try positive("ROOST_REDELIVERY_INTERVAL_MS", environment) {
+            configuration.redeliveryInterval = .milliseconds(value)
+        }
+        if let value = try positive("ROOST_MESSAGE_RETENTION_S", environment) {
+            configuration.messageRetention = .seconds(value)
         }
         return configuration
     }
