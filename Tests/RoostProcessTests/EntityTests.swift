@@ -150,6 +150,14 @@ struct EntityTests {
             try require(increment.status == 0 && increment.output.contains(#""value":3"#), increment.output)
             let get = try await harness.roost(["examples", "counter", "get", "cli"])
             try require(get.status == 0 && get.output.contains("cli: 3"), get.output)
+            let again = try await harness.roost(["examples", "counter", "increment", "cli", "3"])
+            try require(again.output.contains("cli: 6"), "two identical calls are two calls: \(again.output)")
+            for _ in 0..<2 {
+                let keyed = try await harness.roost(["examples", "counter", "increment", "cli", "3", "--key", "k"])
+                try require(keyed.output.contains("cli: 9"), "a repeated key adds once: \(keyed.output)")
+            }
+            let conflict = try await harness.roost(["examples", "counter", "increment", "cli", "4", "--key", "k"])
+            try require(conflict.status != 0 && conflict.output.contains("idempotency_conflict"), conflict.output)
         }
     }
 }

@@ -104,10 +104,17 @@ final class ProcessHarness: Sendable {
         throw Failed(description: "the counters did not reach \(value)")
     }
 
+    /// The integer a query returns (a count), 0 without a row.
+    func count(_ query: PostgresQuery) async throws -> Int {
+        for try await count in try await storage.client.query(query).decode(Int.self) { return count }
+        return 0
+    }
+
     /// Runs a `roost` command against the test's schema and returns its exit status and output.
-    func roost(_ arguments: [String]) async throws -> (status: Int32, output: String) {
+    func roost(_ arguments: [String], environment extra: [String: String] = [:]) async throws
+        -> (status: Int32, output: String) {
         let process = try RunnerProcess(name: "roost \(arguments.joined(separator: " "))", arguments: arguments,
-                                        environment: environment)
+                                        environment: environment.merging(extra) { $1 })
         let status = await process.waitForExit()
         return (status, process.output)
     }

@@ -7,9 +7,9 @@ import RoostExamples
 import RoostPostgres
 import RoostTesting
 
-/// `roost bench cluster`: entity call latency (owner local and remote), call throughput, and the time from a
-/// runner's kill -9 to the first successful call on one of its shards, with three runners: two `roost runner`
-/// processes and this process.
+/// `roost bench cluster`: entity call latency (owner local and remote), call throughput (reads, best-effort and
+/// persisted increments), and the time from a runner's kill -9 to the first successful call on one of its shards,
+/// with three runners: two `roost runner` processes and this process.
 struct ClusterBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cluster", abstract: "Entity call latency and throughput, and fail-over time, with three runners.")
@@ -46,7 +46,8 @@ struct ClusterBenchRun {
             defer { for child in children { child.process.signal(SIGKILL) } }
 
             let address = "127.0.0.1:\(FreePort.next())"
-            let system = try ClusterSystem(address: address, settings: ClusterSettings(), logger: logger)
+            let system = try ClusterSystem(address: address, settings: ClusterSettings(), messages: storage.messages,
+                                           logger: logger)
             Examples.register(entitiesOn: system, storage: storage)
             var shardConfiguration = ShardManager.Configuration(address: address)
             shardConfiguration.leaseTTL = ttl
@@ -145,7 +146,10 @@ struct ClusterBenchRun {
     private func throughput(_ system: ClusterSystem) async throws -> [String: Any] {
         let counters = try (0..<200).map { try system.entity(Counter.self, id: "bench-\($0)") }
         var result: [String: Any] = ["concurrency": options.concurrency]
-        for (name, increment) in [("callsPerSecond", false), ("incrementsPerSecond", true)] {
+        let runs: [(String, Delivery?)] = [
+            ("callsPerSecond", nil), ("incrementsPerSecond", .bestEffort), ("persistedIncrementsPerSecond", .persisted),
+        ]
+        for (name, delivery) in runs {
             let started = ContinuousClock.now
             let deadline = started + .milliseconds(Int64(options.seconds * 1000))
             let calls = try await withThrowingTaskGroup(of: Int.self) { group in
@@ -154,7 +158,11 @@ struct ClusterBenchRun {
                         var count = 0
                         while ContinuousClock.now < deadline {
                             let counter = counters[(worker * 7 + count) % counters.count]
-                            _ = increment ? try await counter.increment(by: 1) : try await counter.value()
+                            if let delivery {
+                                _ = try await withDelivery(delivery) { try await counter.increment(by: 1) }
+                            } else {
+                                _ = try await counter.value()
+                            }
                             count += 1
                         }
                         return count
