@@ -1,5 +1,8 @@
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import Instrumentation
+import ServiceContextModule
+import Tracing
 import Synchronization
 
 /// gRPC clients to other runners, one per address, created on first use. Their connections run in the task
@@ -41,17 +44,26 @@ final class RunnerConnections: Sendable {
         for client in gone { client.beginGracefulShutdown() }
     }
 
-    /// Sends an entity call to a runner.
+    /// Sends an entity call to a runner in a client span, whose tracing context travels in the call's metadata.
     /// - Throws: `RPCError` if the runner cannot be reached in time.
     func call(_ call: WireCall, at address: String, timeout: Duration) async throws -> EntityReply {
         let client = try client(for: address)
         var options = CallOptions.defaults
         options.timeout = timeout
         options.waitForReady = false
-        return try await client.unary(request: ClientRequest(message: call), descriptor: RunnerService.call,
-                                      serializer: JSONSerializer<WireCall>(),
-                                      deserializer: JSONDeserializer<EntityReply>(), options: options) {
-            try $0.message
+        return try await withSpan("roost.entity.call", ofKind: .client) { span in
+            span.attributes["roost.entity"] = call.address.description
+            span.attributes["roost.runner"] = address
+            var metadata = Metadata()
+            InstrumentationSystem.instrument.inject(ServiceContext.current ?? .topLevel, into: &metadata,
+                                                    using: MetadataInjector())
+            let reply = try await client.unary(request: ClientRequest(message: call, metadata: metadata),
+                                               descriptor: RunnerService.call, serializer: JSONSerializer<WireCall>(),
+                                               deserializer: JSONDeserializer<EntityReply>(), options: options) {
+                try $0.message
+            }
+            if let error = reply.error { span.attributes["roost.error"] = error.code }
+            return reply
         }
     }
 

@@ -1,7 +1,10 @@
 import GRPCCore
+import Instrumentation
+import ServiceContextModule
+import Tracing
 
 /// The gRPC service every runner serves to the others: `roost.Runner/Call` runs an entity call if this runner
-/// holds the entity's shard.
+/// holds the entity's shard, in a server span that continues the caller's trace from the call's metadata.
 struct RunnerService: RegistrableRPCService {
     static let call = MethodDescriptor(fullyQualifiedService: "roost.Runner", method: "Call")
 
@@ -10,8 +13,16 @@ struct RunnerService: RegistrableRPCService {
     func registerMethods<Transport: ServerTransport>(with router: inout RPCRouter<Transport>) {
         router.registerHandler(forMethod: Self.call, deserializer: JSONDeserializer<WireCall>(),
                                serializer: JSONSerializer<EntityReply>()) { request, _ in
+            var context = ServiceContext.topLevel
+            InstrumentationSystem.instrument.extract(request.metadata, into: &context, using: MetadataExtractor())
             let call = try await ServerRequest(stream: request).message
-            return StreamingServerResponse(single: ServerResponse(message: await system.handleHere(call)))
+            let reply = await withSpan("roost.entity.handle", context: context, ofKind: .server) { span in
+                span.attributes["roost.entity"] = call.address.description
+                let reply = await system.handleHere(call)
+                if let error = reply.error { span.attributes["roost.error"] = error.code }
+                return reply
+            }
+            return StreamingServerResponse(single: ServerResponse(message: reply))
         }
     }
 }
