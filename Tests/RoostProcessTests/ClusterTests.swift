@@ -20,6 +20,31 @@ struct ClusterTests {
         }
     }
 
+    @Test("roost cluster status lists each runner's shards and ping; a SIGSTOPped runner is live but unreachable")
+    func statusCommand() async throws {
+        try await withProcesses { harness in
+            let runners = try await harness.startCluster(2, leaseTTL: "30")
+            _ = try await harness.awaitAssignment(to: runners.map(\.address))
+            let text = try await harness.roost(["cluster", "status"])
+            try require(text.status == 0 && text.output.contains("PING"), text.output)
+            for runner in runners {
+                let line = text.output.split(separator: "\n").first { $0.hasPrefix(runner.address) } ?? ""
+                try require(line.contains("live") && line.contains(" ms"), "\(runner.address) answers: \(text.output)")
+            }
+            runners[1].process.signal(SIGSTOP)
+            let json = try await harness.roost(["cluster", "status", "--json"])
+            runners[1].process.signal(SIGCONT)
+            let report = try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any]
+            let listed = (report?["runners"] as? [[String: Any]]) ?? []
+            let paused = listed.first { $0["address"] as? String == runners[1].address }
+            let running = listed.first { $0["address"] as? String == runners[0].address }
+            try require(paused?["health"] as? String == "live" && (paused?["ping"] as? [String: Any])?["error"] != nil,
+                        "the paused runner is live in the database but does not answer: \(json.output)")
+            try require((running?["ping"] as? [String: Any])?["ms"] != nil, "the other one answers: \(json.output)")
+            try require(listed.map { $0["shards"] as? Int ?? 0 }.reduce(0, +) == 300, "every shard is held")
+        }
+    }
+
     @Test("a third runner joining takes the shards rendezvous gives it, and no other shard moves")
     func joinMovesOnlyItsShards() async throws {
         try await withProcesses { harness in

@@ -216,6 +216,17 @@ public final class ClusterSystem: DistributedActorSystem, ShardHost, Service, Se
         connections.keep(only: Set(runners))
     }
 
+    // MARK: Pings
+
+    /// Asks a runner over the cluster's transport whether it is reachable and what it hosts.
+    /// - Throws: An error saying why the runner did not answer within `timeout`.
+    public func ping(_ address: String, timeout: Duration = .seconds(2)) async throws -> RunnerPing {
+        let started = ContinuousClock.now
+        let pong = try await connections.ping(at: address, timeout: timeout)
+        return RunnerPing(address: pong.address, shards: pong.shards, entities: pong.entities,
+                          roundTrip: .now - started)
+    }
+
     // MARK: Routing
 
     /// Sends a call to its entity's owner, retrying while the shard moves (and, for a persisted call, while the

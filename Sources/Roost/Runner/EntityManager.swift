@@ -26,6 +26,11 @@ actor EntityManager {
         hosted[shard].map { ShardLease(shard: shard, epoch: $0) }
     }
 
+    /// How many shards this runner hosts and how many entity instances are active.
+    func census() -> (shards: Int, entities: Int) {
+        (hosted.count, instances.count)
+    }
+
     /// The shards this runner hosts.
     func heldShards() -> [ShardID] {
         hosted.keys.sorted()

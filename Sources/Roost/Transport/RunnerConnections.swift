@@ -67,6 +67,17 @@ final class RunnerConnections: Sendable {
         }
     }
 
+    /// Pings a runner.
+    /// - Throws: `RPCError` if the runner cannot be reached in time.
+    func ping(at address: String, timeout: Duration) async throws -> WirePong {
+        var options = CallOptions.defaults
+        options.timeout = timeout
+        return try await client(for: address).unary(
+            request: ClientRequest(message: WirePing()), descriptor: RunnerService.ping,
+            serializer: JSONSerializer<WirePing>(), deserializer: JSONDeserializer<WirePong>(), options: options
+        ) { try $0.message }
+    }
+
     private func client(for address: String) throws -> Client {
         if let client = clients.withLock({ $0[address] }) { return client }
         let parsed = try RunnerAddress(parsing: address)

@@ -4,9 +4,11 @@ import ServiceContextModule
 import Tracing
 
 /// The gRPC service every runner serves to the others: `roost.Runner/Call` runs an entity call if this runner
-/// holds the entity's shard, in a server span that continues the caller's trace from the call's metadata.
+/// holds the entity's shard, in a server span that continues the caller's trace from the call's metadata;
+/// `roost.Runner/Ping` says the runner is reachable and what it hosts.
 struct RunnerService: RegistrableRPCService {
     static let call = MethodDescriptor(fullyQualifiedService: "roost.Runner", method: "Call")
+    static let ping = MethodDescriptor(fullyQualifiedService: "roost.Runner", method: "Ping")
 
     let system: ClusterSystem
 
@@ -23,6 +25,13 @@ struct RunnerService: RegistrableRPCService {
                 return reply
             }
             return StreamingServerResponse(single: ServerResponse(message: reply))
+        }
+        router.registerHandler(forMethod: Self.ping, deserializer: JSONDeserializer<WirePing>(),
+                               serializer: JSONSerializer<WirePong>()) { request, _ in
+            _ = try await ServerRequest(stream: request).message
+            let (shards, entities) = await system.entities.census()
+            let pong = WirePong(address: system.localAddress ?? "", shards: shards, entities: entities)
+            return StreamingServerResponse(single: ServerResponse(message: pong))
         }
     }
 }

@@ -19,3 +19,13 @@ struct WireCall: Codable, Sendable {
     var arguments: [Data]
     var persisted: Persisted?
 }
+
+/// A ping: asks a runner how it is.
+struct WirePing: Codable, Sendable {}
+
+/// A runner's answer to a ping.
+struct WirePong: Codable, Sendable {
+    var address: String
+    var shards: Int
+    var entities: Int
+}
