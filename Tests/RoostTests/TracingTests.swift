@@ -29,25 +29,10 @@ struct TracingTests {
     @Test("a call to an entity on another runner continues the caller's trace, carried in the gRPC metadata")
     func traceCrossesRunners() async throws {
         let tracer = Self.tracer
-        let addresses = (0..<2).map { _ in "127.0.0.1:\(FreePort.next())" }
-        let settings = ClusterSettings(shardsPerGroup: 16)
-        let systems = try addresses.map { try ClusterSystem(address: $0, settings: settings,
-                                                            logger: Logger(label: "roost.test")) }
-        for (index, system) in systems.enumerated() {
-            system.register(TraceProbe.self) { TraceProbe(actorSystem: $0) }
-            system.observed(liveRunners: addresses)
-            let held = (0..<settings.shardsPerGroup).map { ShardID(group: ClusterSettings.defaultGroup, index: $0) }
-                .filter { Rendezvous.owner(of: $0, among: addresses) == addresses[index] }
-            await system.acquired(held.map { ShardLease(shard: $0, epoch: 1) })
-        }
-        let remote = try #require((0..<100).map { "probe-\($0)" }.first {
-            Rendezvous.owner(of: settings.shard(for: $0), among: addresses) == addresses[1]
-        })
-        let (rootTrace, seenTrace) = try await withThrowingTaskGroup(of: Void.self) { group in
-            for system in systems { group.addTask { try await system.run() } }
-            defer { for system in systems { system.shutdown() } }
-            for system in systems { try await system.listening() }
-            return try await withSpan("test root") { span in
+        let runners = try InProcessRunners(count: 2) { $0.register(TraceProbe.self) { TraceProbe(actorSystem: $0) } }
+        let remote = runners.id(ownedBy: 1, prefix: "probe")
+        let (rootTrace, seenTrace) = try await runners.run { systems in
+            try await withSpan("test root") { span in
                 (span.context.inMemorySpanContext?.traceID,
                  try await systems[0].entity(TraceProbe.self, id: remote).traceID())
             }

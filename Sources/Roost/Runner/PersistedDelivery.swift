@@ -65,6 +65,11 @@ actor PersistedDelivery {
             }
         }
         let reply = await system.entities.handle(call, in: system)
+        if Task.isCancelled {
+            // The local caller was cancelled and with it the method: the outcome is not the call's own.
+            return EntityReply(error: EntityCallError(EntityCallError.unavailable, "the call to \(call.address) was "
+                                                      + "interrupted; it stays saved and runs again"))
+        }
         guard reply.isFinal, let requestID = call.persisted?.requestID else { return reply }
         let shard = system.shard(of: call.address)
         guard let lease = await system.entities.lease(for: shard) else {
