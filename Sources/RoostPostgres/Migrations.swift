@@ -94,7 +94,19 @@ public enum Migrations {
             );
             CREATE INDEX shard_leases_by_owner ON {schema}.shard_leases (owner);
             """),
-        Migration(version: 3, name: "persisted entity calls", sql: """
+        Migration(version: 3, name: "lease fence and persisted entity calls", sql: """
+            CREATE FUNCTION {schema}.hold_lease(shard_group text, shard bigint, epoch bigint) RETURNS boolean
+            LANGUAGE sql VOLATILE AS $$
+                SELECT EXISTS (
+                    SELECT 1 FROM {schema}.shard_leases l
+                    WHERE l.shard_group = $1 AND l.shard = $2 AND l.epoch = $3
+                      AND EXISTS (SELECT 1 FROM {schema}.runners r
+                                  WHERE r.incarnation = l.owner AND r.expires_at > now())
+                    FOR SHARE OF l)
+            $$;
+            COMMENT ON FUNCTION {schema}.hold_lease(text, bigint, bigint) IS
+                'Whether the shard is held at the epoch by a live runner; share-locks the lease row until the '
+                'transaction ends, so an acquisition waits for the fenced write and a lost lease fences it.';
             CREATE TABLE {schema}.entity_messages (
                 seq bigint GENERATED ALWAYS AS IDENTITY,
                 entity_type text NOT NULL,

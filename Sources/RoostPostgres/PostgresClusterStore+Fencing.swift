@@ -3,8 +3,9 @@ import Roost
 
 extension PostgresClusterStore {
     /// Runs `body` in a transaction that commits only while this runner holds `lease`: the transaction first
-    /// share-locks the lease row where it still has that epoch and a live owner, so an acquisition by another
-    /// runner waits until this transaction ends, and a lost lease commits nothing.
+    /// share-locks the lease row where it still has that epoch and a live owner (the schema's `hold_lease`
+    /// function), so an acquisition by another runner waits until this transaction ends, and a lost lease commits
+    /// nothing.
     /// - Throws: ``ShardLeaseLost`` if the lease is no longer held; what `body` throws (the transaction is
     ///   rolled back).
     @discardableResult
@@ -14,14 +15,9 @@ extension PostgresClusterStore {
         try await client.withConnection { connection in
             _ = try await connection.guardedRows("BEGIN", logger: logger)
             do {
-                let held = try await !connection.guardedRows("""
-                    SELECT 1 FROM \(unescaped: schema).shard_leases l
-                    WHERE l.shard_group = \(lease.shard.group) AND l.shard = \(lease.shard.index)
-                      AND l.epoch = \(lease.epoch)
-                      AND EXISTS (SELECT 1 FROM \(unescaped: schema).runners r
-                                  WHERE r.incarnation = l.owner AND r.expires_at > now())
-                    FOR SHARE OF l
-                    """, logger: logger).isEmpty
+                let held = try await connection.guardedRows("""
+                    SELECT \(unescaped: schema).hold_lease(\(lease.shard.group), \(lease.shard.index), \(lease.epoch))
+                    """, logger: logger).first?.decode(Bool.self) ?? false
                 guard held else { throw ShardLeaseLost(lease: lease) }
                 let result = try await body(connection)
                 _ = try await connection.guardedRows("COMMIT", logger: logger)

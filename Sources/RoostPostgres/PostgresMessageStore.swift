@@ -5,8 +5,8 @@ import Roost
 
 /// The ``MessageStore`` on PostgreSQL: table `entity_messages` in the configured schema. Arguments and reply values
 /// are kept as JSON text, so a stored call reads plainly in `psql`. A reply is stored by one statement that first
-/// share-locks the shard's lease row at the owner's epoch (as ``PostgresClusterStore/withFencedTransaction(_:_:)``
-/// does), so a runner that lost the shard stores nothing.
+/// share-locks the shard's lease row at the owner's epoch with the schema's `hold_lease` function (as
+/// ``PostgresClusterStore/withFencedTransaction(_:_:)`` does), so a runner that lost the shard stores nothing.
 public final class PostgresMessageStore: MessageStore {
     let client: PostgresClient
     let schema: String
@@ -55,18 +55,14 @@ public final class PostgresMessageStore: MessageStore {
                          lease: ShardLease) async throws -> EntityReply? {
         let stored = try await client.guardedRows("""
             WITH fence AS (
-                SELECT 1 FROM \(unescaped: schema).shard_leases l
-                WHERE l.shard_group = \(lease.shard.group) AND l.shard = \(lease.shard.index)
-                  AND l.epoch = \(lease.epoch)
-                  AND EXISTS (SELECT 1 FROM \(unescaped: schema).runners r
-                              WHERE r.incarnation = l.owner AND r.expires_at > now())
-                FOR SHARE OF l
+                SELECT \(unescaped: schema).hold_lease(\(lease.shard.group), \(lease.shard.index),
+                                                       \(lease.epoch)) AS held
             )
             UPDATE \(unescaped: schema).entity_messages
             SET completed_at = now(), reply_value = \(reply.value.map(Self.text)),
                 reply_error_code = \(reply.error?.code), reply_error_message = \(reply.error?.message)
             WHERE entity_type = \(address.type) AND entity_id = \(address.id) AND request_id = \(requestID)
-              AND completed_at IS NULL AND EXISTS (SELECT 1 FROM fence)
+              AND completed_at IS NULL AND (SELECT held FROM fence)
             RETURNING 1
             """, logger: logger)
         if !stored.isEmpty { return nil }

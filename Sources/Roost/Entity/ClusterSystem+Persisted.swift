@@ -32,9 +32,10 @@ extension ClusterSystem {
             return .pending(WireCall.Persisted(requestID: requestID, recheck: false))
         case .existing(let state):
             guard state.call.isSameCall(as: persisted) else {
-                throw EntityCallError(EntityCallError.idempotencyConflict, "idempotency key '\(delivery.idempotencyKey ?? "")' "
-                                      + "was used for another call to \(call.address) (a different method or other "
-                                      + "arguments); use a new key for a new call")
+                throw EntityCallError(EntityCallError.idempotencyConflict,
+                                      "idempotency key '\(delivery.idempotencyKey ?? "")' was used for another call "
+                                      + "to \(call.address) (a different method or other arguments); use a new key "
+                                      + "for a new call")
             }
             if case .completed(_, let reply) = state { return .completed(reply) }
             return .pending(WireCall.Persisted(requestID: requestID, recheck: true))

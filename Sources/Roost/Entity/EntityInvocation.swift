@@ -72,7 +72,8 @@ public final class EntityResultHandler: DistributedTargetInvocationResultHandler
 
     /// The reply, once the method has returned or thrown.
     var reply: EntityReply {
-        box.withLock { $0 } ?? EntityReply(error: EntityCallError(EntityCallError.failed, "the call produced no result"))
+        box.withLock { $0 }
+            ?? EntityReply(error: EntityCallError(EntityCallError.failed, "the call produced no result"))
     }
 
     public func onReturn<Success: Codable>(value: Success) async throws {

@@ -155,7 +155,9 @@ actor PersistedDelivery {
                 for calls in byEntity.values {
                     group.addTask {
                         var answered = true
-                        for call in calls { answered = await self.handle(WireCall(call), in: system).isFinal && answered }
+                        for call in calls {
+                            answered = await self.handle(WireCall(call), in: system).isFinal && answered
+                        }
                         return answered
                     }
                 }
@@ -171,7 +173,9 @@ actor PersistedDelivery {
     private func purge() async {
         do {
             let forgotten = try await store.purge(completedBefore: configuration.messageRetention)
-            if forgotten > 0 { logger.debug("forgot completed persisted calls", metadata: ["roost.count": "\(forgotten)"]) }
+            if forgotten > 0 {
+                logger.debug("forgot completed persisted calls", metadata: ["roost.count": "\(forgotten)"])
+            }
         } catch {
             logger.warning("could not forget completed persisted calls", metadata: ["roost.error": "\(error)"])
         }
