@@ -36,6 +36,13 @@ public distributed actor Counter: Entity {
         return next
     }
 
+    /// Adds `amount` to the counter `target` and returns its new value. The call to `target` starts on the runner
+    /// that hosts this counter: one entity calling another through the cluster. `target` must be another counter
+    /// (this one runs one call at a time, so calling itself would wait for ever).
+    public distributed func forward(_ amount: Int, to target: String) async throws -> Int {
+        try await actorSystem.entity(Counter.self, id: target).increment(by: amount)
+    }
+
     /// The current value.
     public distributed func value() async throws -> Int {
         try await load()

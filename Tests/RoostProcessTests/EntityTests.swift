@@ -36,6 +36,36 @@ struct EntityTests {
         }
     }
 
+    @Test("calls starting on every runner at once reach the one live instance of each counter: none is lost")
+    func callsFromEveryRunner() async throws {
+        try await withProcesses { harness in
+            let runners = try await harness.startCluster(3)
+            _ = try await harness.awaitAssignment(to: runners.map(\.address))
+            // One relay counter on each runner: a call to it makes the runner hosting it call the targets.
+            let relays = runners.map { runner in
+                (0...).lazy.map { "relay-\($0)" }.first { harness.owner(of: $0, among: runners) == runner.address }!
+            }
+            let targets = (0..<4).map { "target-\($0)" }
+            try await harness.withClusterClient { system in
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for caller in 0..<12 {
+                        group.addTask {
+                            for round in 0..<10 {
+                                let relay = try system.entity(Counter.self, id: relays[caller % relays.count])
+                                _ = try await relay.forward(1, to: targets[(caller + round) % targets.count])
+                            }
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+                for id in targets {
+                    let value = try await system.entity(Counter.self, id: id).value()
+                    try require(value == 30, "\(id) counted every call from every runner: \(value)")
+                }
+            }
+        }
+    }
+
     @Test("kill -9 of a counter's owner: the next call reaches the new owner and the value is kept")
     func killMovesEntity() async throws {
         try await withProcesses { harness in
