@@ -80,7 +80,9 @@ public func withRoostClient<Result: Sendable>(
     logger: Logger, _ body: (RoostClient) async throws -> Result
 ) async throws -> Result {
     try await withPostgresStorage(configuration, logger: logger) { storage in
-        let executions = Executions(store: storage.store, registry: registry, maximumPayloadBytes: maximumPayloadBytes)
+        let cluster = storage.cluster
+        let executions = Executions(store: storage.store, registry: registry, maximumPayloadBytes: maximumPayloadBytes,
+                                    placement: ExecutionPlacement(reading: { try await cluster.storedSettings() }))
         let token = storage.store.addNotificationHandler { executions.receive($0) }
         defer { storage.store.removeNotificationHandler(token) }
         return try await body(RoostClient(executions: executions, storage: storage))

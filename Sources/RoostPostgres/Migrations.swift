@@ -129,6 +129,13 @@ public enum Migrations {
             CREATE INDEX entity_messages_completed ON {schema}.entity_messages (completed_at)
                 WHERE completed_at IS NOT NULL;
             """),
+        Migration(version: 4, name: "executions on shards", sql: """
+            ALTER TABLE {schema}.executions ADD COLUMN shard integer;
+            CREATE INDEX executions_unfinished_by_shard ON {schema}.executions (shard, key)
+                WHERE status IN ('pending', 'running', 'waiting');
+            CREATE INDEX executions_unplaced ON {schema}.executions (key)
+                WHERE shard IS NULL AND status IN ('pending', 'running', 'waiting');
+            """),
     ]
 
     /// Applies every migration the schema lacks, under a session advisory lock so that processes starting at once

@@ -45,6 +45,21 @@ public final class PostgresClusterStore: ClusterStore {
                    ('shards_per_group', \(String(settings.shardsPerGroup)))
             ON CONFLICT (name) DO NOTHING
             """, logger: logger)
+        guard let cluster = try await storedSettings() else {
+            throw StorageError(.invalidConfiguration, "the cluster settings in \(schema).cluster_settings are incomplete")
+        }
+        if cluster == settings {
+            let count = cluster.shardsPerGroup
+            _ = try await client.guardedRows("""
+                INSERT INTO \(unescaped: schema).shard_leases (shard_group, shard)
+                SELECT g, s FROM unnest(\(cluster.shardGroups)::text[]) AS g, generate_series(0, \(count) - 1) AS s
+                ON CONFLICT DO NOTHING
+                """, logger: logger)
+        }
+        return cluster
+    }
+
+    public func storedSettings() async throws -> ClusterSettings? {
         var stored: [String: String] = [:]
         for row in try await client.guardedRows(
             "SELECT name, value FROM \(unescaped: schema).cluster_settings", logger: logger
@@ -53,17 +68,9 @@ public final class PostgresClusterStore: ClusterStore {
             stored[name] = value
         }
         guard let groups = stored["shard_groups"], let count = stored["shards_per_group"].flatMap({ Int($0) }) else {
-            throw StorageError(.invalidConfiguration, "the cluster settings in \(schema).cluster_settings are incomplete")
+            return nil
         }
-        let cluster = ClusterSettings(shardGroups: groups.components(separatedBy: ","), shardsPerGroup: count)
-        if cluster == settings {
-            _ = try await client.guardedRows("""
-                INSERT INTO \(unescaped: schema).shard_leases (shard_group, shard)
-                SELECT g, s FROM unnest(\(cluster.shardGroups)::text[]) AS g, generate_series(0, \(count) - 1) AS s
-                ON CONFLICT DO NOTHING
-                """, logger: logger)
-        }
-        return cluster
+        return ClusterSettings(shardGroups: groups.components(separatedBy: ","), shardsPerGroup: count)
     }
 
     // MARK: Membership
@@ -222,13 +229,7 @@ public final class PostgresClusterStore: ClusterStore {
     }
 
     public func status() async throws -> ClusterStatus {
-        var settings: [String: String] = [:]
-        for row in try await client.guardedRows(
-            "SELECT name, value FROM \(unescaped: schema).cluster_settings", logger: logger
-        ) {
-            let (name, value) = try row.decode((String, String).self)
-            settings[name] = value
-        }
+        let clusterSettings = try await storedSettings()
         var readAt = Date()
         for row in try await client.guardedRows("SELECT now()", logger: logger) { readAt = try row.decode(Date.self) }
         var runners: [ClusterStatus.Runner] = []
@@ -257,11 +258,6 @@ public final class PostgresClusterStore: ClusterStore {
             let row = try row.decode((String, Int, String?, UUID?, Bool, Int64, Date?).self)
             leases.append(ClusterStatus.Lease(shard: ShardID(group: row.0, index: row.1), owner: row.2,
                                               incarnation: row.3, live: row.4, epoch: row.5, acquiredAt: row.6))
-        }
-        let clusterSettings = settings["shard_groups"].flatMap { groups in
-            settings["shards_per_group"].flatMap(Int.init).map {
-                ClusterSettings(shardGroups: groups.components(separatedBy: ","), shardsPerGroup: $0)
-            }
         }
         return ClusterStatus(settings: clusterSettings, runners: runners, leases: leases, readAt: readAt)
     }

@@ -6,18 +6,20 @@ import Roost
 extension PostgresWorkflowStore {
     /// Writes journal entries, and the status if given, in one statement, if the execution is running or
     /// waiting (see ``Statements/WriteJournal`` and ``Statements/WriteJournalAndStatus``).
-    func guardedWrite(key: ExecutionKey, entries: [JournalEntry], status: ExecutionStatus?,
+    func guardedWrite(key: ExecutionKey, entries: [JournalEntry], status: ExecutionStatus?, lease: ShardLease?,
                       on connection: PostgresConnection) async throws {
         let json = Self.journalJSON(entries)
         let logger = logger
         let guarded = try await StatementGuard.shared.run(on: connection) {
             var guarded = 0
             if let status {
-                let statement = Statements.WriteJournalAndStatus(key: key, entries: json, status: status.rawValue)
+                let statement = Statements.WriteJournalAndStatus(key: key, entries: json, status: status.rawValue,
+                                                                 lease: lease)
                 for try await count in try await connection.execute(statement, logger: logger) { guarded = count }
             } else {
-                for try await count in try await connection.execute(Statements.WriteJournal(key: key, entries: json),
-                                                                    logger: logger) {
+                for try await count in try await connection.execute(
+                    Statements.WriteJournal(key: key, entries: json, lease: lease), logger: logger
+                ) {
                     guarded = count
                 }
             }

@@ -70,11 +70,30 @@ public final class PostgresWorkflowStore: WorkflowStore {
         try await journal(key: key, on: nil)
     }
 
-    public func unfinishedExecutions(workflows: [String]) async throws -> [ExecutionKey] {
+    public func unfinishedExecutions(workflows: [String], shards: [Int]?) async throws -> [ExecutionKey] {
         try await collect("""
             SELECT key FROM \(unescaped: schema).executions
-            WHERE status IN ('pending', 'running', 'waiting') AND workflow = ANY(\(workflows)) ORDER BY key
+            WHERE status IN ('pending', 'running', 'waiting') AND workflow = ANY(\(workflows))
+              AND (\(shards)::int[] IS NULL OR shard = ANY(\(shards)::int[]))
+            ORDER BY key
             """, as: ExecutionKey.self)
+    }
+
+    public func placeUnplacedExecutions(shardOf: @Sendable (String) -> Int) async throws -> Int {
+        var placed = 0
+        while true {
+            let unplaced = try await rows("""
+                SELECT key, id FROM \(unescaped: schema).executions
+                WHERE shard IS NULL AND status IN ('pending', 'running', 'waiting') ORDER BY key LIMIT 1000
+                """, on: nil).map { try $0.decode((ExecutionKey, String).self) }
+            guard !unplaced.isEmpty else { return placed }
+            _ = try await rows("""
+                UPDATE \(unescaped: schema).executions e SET shard = p.shard
+                FROM unnest(\(unplaced.map(\.0))::bigint[], \(unplaced.map { shardOf($0.1) })::int[]) AS p(key, shard)
+                WHERE e.key = p.key AND e.shard IS NULL
+                """, on: nil)
+            placed += unplaced.count
+        }
     }
 
     public func waitState(key: ExecutionKey, deferred: String?) async throws -> WaitState {
@@ -90,7 +109,8 @@ public final class PostgresWorkflowStore: WorkflowStore {
         let pending = execution.status == .pending
         let statement = Statements.InsertExecution(workflow: execution.workflow, id: execution.id,
                                                    status: execution.status.rawValue, input: execution.input,
-                                                   attempt: pending ? 0 : 1, pending: pending, channel: channel)
+                                                   attempt: pending ? 0 : 1, pending: pending, channel: channel,
+                                                   shard: execution.shard.map { Int32($0) })
         let inserted = try await payloadErrors { try await first(statement) }
         if let record = inserted { return .inserted(record) }
         let rows = try await self.rows("""
@@ -104,14 +124,20 @@ public final class PostgresWorkflowStore: WorkflowStore {
         throw WorkflowError(.notAllowed, "execution '\(execution.id)' of \(execution.workflow) vanished while starting")
     }
 
-    public func claimExecution(key: ExecutionKey, workflows: [String], countingAttempt: Bool) async throws
-        -> ClaimedExecution? {
-        try await client.withConnection { connection in
+    public func claimExecution(key: ExecutionKey, workflows: [String], countingAttempt: Bool,
+                               shards: [ShardLease]?) async throws -> ClaimedExecution? {
+        let indices = shards?.map(\.shard.index)
+        let epochs = shards?.map(\.epoch)
+        let group = shards?.first?.shard.group ?? ClusterSettings.defaultGroup
+        return try await client.withConnection { connection in
             let claimed = try await records("""
-                UPDATE \(unescaped: schema).executions
+                UPDATE \(unescaped: schema).executions e
                 SET status = CASE WHEN status = 'pending' THEN 'running' ELSE status END,
                     attempt = attempt + \(countingAttempt ? 1 : 0), updated_at = now()
                 WHERE key = \(key) AND status IN ('pending', 'running', 'waiting') AND workflow = ANY(\(workflows))
+                  AND (\(indices)::int[] IS NULL OR EXISTS (
+                      SELECT 1 FROM unnest(\(indices)::int[], \(epochs)::bigint[]) AS h(shard, epoch)
+                      WHERE h.shard = e.shard AND \(unescaped: schema).hold_lease(\(group), h.shard, h.epoch)))
                 RETURNING \(unescaped: Statements.recordColumns)
                 """, on: connection)
             guard let record = claimed.first else { return nil }
@@ -119,9 +145,11 @@ public final class PostgresWorkflowStore: WorkflowStore {
         }
     }
 
-    public func takeWakeUps() async throws -> [ExecutionKey] {
+    public func takeWakeUps(shards: [Int]?) async throws -> [ExecutionKey] {
         try await collect("""
-            UPDATE \(unescaped: schema).executions SET wake_pending = false WHERE wake_pending RETURNING key
+            UPDATE \(unescaped: schema).executions SET wake_pending = false
+            WHERE wake_pending AND (\(shards)::int[] IS NULL OR shard = ANY(\(shards)::int[]))
+            RETURNING key
             """, as: ExecutionKey.self)
     }
 
@@ -133,13 +161,14 @@ public final class PostgresWorkflowStore: WorkflowStore {
 
     // MARK: Guarded writes
 
-    public func record(key: ExecutionKey, entries: [JournalEntry], status: ExecutionStatus?) async throws {
+    public func record(key: ExecutionKey, entries: [JournalEntry], status: ExecutionStatus?,
+                       lease: ShardLease?) async throws {
         try await client.withConnection { connection in
-            try await guardedWrite(key: key, entries: entries, status: status, on: connection)
+            try await guardedWrite(key: key, entries: entries, status: status, lease: lease, on: connection)
         }
     }
 
-    public func runActivity(key: ExecutionKey, entries: [JournalEntry], status: ExecutionStatus?,
+    public func runActivity(key: ExecutionKey, entries: [JournalEntry], status: ExecutionStatus?, lease: ShardLease?,
                             context: ActivityContext,
                             body: (ActivityTransaction) async throws -> JournalEntry) async throws {
         try await client.withConnection { connection in
@@ -153,7 +182,8 @@ public final class PostgresWorkflowStore: WorkflowStore {
                 throw ActivityBodyError(error)
             }
             do {
-                try await guardedWrite(key: key, entries: entries + [completed], status: status, on: connection)
+                try await guardedWrite(key: key, entries: entries + [completed], status: status, lease: lease,
+                                       on: connection)
                 _ = try await rows("COMMIT", on: connection)
             } catch {
                 if !connection.isClosed { _ = try? await connection.guardedRows("ROLLBACK", logger: logger) }
@@ -162,14 +192,15 @@ public final class PostgresWorkflowStore: WorkflowStore {
         }
     }
 
-    public func finish(key: ExecutionKey, entries: [JournalEntry], outcome: ExecutionOutcome) async throws {
+    public func finish(key: ExecutionKey, entries: [JournalEntry], outcome: ExecutionOutcome,
+                       lease: ShardLease?) async throws {
         let (status, output, error): (String, String?, String?)
         switch outcome {
         case .completed(let json): (status, output, error) = ("completed", json, nil)
         case .failed(let failure): (status, output, error) = ("failed", nil, try Self.json(failure))
         }
         let statement = Statements.Finish(key: key, entries: Self.journalJSON(entries), status: status,
-                                          output: output, error: error, channel: channel)
+                                          output: output, error: error, channel: channel, lease: lease)
         try await expectGuard(try await first(statement) ?? 0, key: key)
     }
 

@@ -11,6 +11,7 @@ public struct Executions: Sendable {
     let coder: PayloadCoder
     let resultWaiters: WaiterRegistry
     let pollInterval: Duration
+    let placement: ExecutionPlacement?
     let host: (any ExecutionHost)?
 
     /// Creates the operations for a process that hosts no executions (a client): new executions are left
@@ -20,10 +21,11 @@ public struct Executions: Sendable {
     ///   - registry: Workflows to check names and payloads against, if known.
     ///   - maximumPayloadBytes: The largest payload accepted. Defaults to 1 MiB.
     ///   - pollInterval: How often a result wait re-reads the status when no notification comes. Defaults to 1 s.
+    ///   - placement: Where executions live in the cluster, so that new ones are stored with their shard.
     public init(store: any WorkflowStore, registry: WorkflowRegistry? = nil, maximumPayloadBytes: Int = 1 << 20,
-                pollInterval: Duration = .seconds(1)) {
+                pollInterval: Duration = .seconds(1), placement: ExecutionPlacement? = nil) {
         self.init(store: store, registry: registry, coder: PayloadCoder(maximumBytes: maximumPayloadBytes),
-                  resultWaiters: WaiterRegistry(), pollInterval: pollInterval, host: nil)
+                  resultWaiters: WaiterRegistry(), pollInterval: pollInterval, placement: placement, host: nil)
     }
 
     /// Wakes result waits after a store notification.
@@ -36,12 +38,13 @@ public struct Executions: Sendable {
     }
 
     init(store: any WorkflowStore, registry: WorkflowRegistry?, coder: PayloadCoder, resultWaiters: WaiterRegistry,
-         pollInterval: Duration, host: (any ExecutionHost)?) {
+         pollInterval: Duration, placement: ExecutionPlacement?, host: (any ExecutionHost)?) {
         self.store = store
         self.registry = registry
         self.coder = coder
         self.resultWaiters = resultWaiters
         self.pollInterval = pollInterval
+        self.placement = placement
         self.host = host
     }
 
@@ -71,10 +74,14 @@ public struct Executions: Sendable {
     }
 
     private func insert(workflow: String, id: String, input: String) async throws -> StartResult {
-        let new = NewExecution(workflow: workflow, id: id, input: input, status: host == nil ? .pending : .running)
+        let shard = try await placement?.shard(of: id)
+        // This process runs it at once if it hosts executions of its shard; otherwise the shard's owner does.
+        let local = host?.holds(shard: shard) ?? false
+        let new = NewExecution(workflow: workflow, id: id, input: input, status: local ? .running : .pending,
+                               shard: shard)
         switch try await store.insertExecution(new) {
         case .inserted(let record):
-            host?.launch(record)
+            if local { host?.launch(record) }
             return StartResult(record: record, created: true)
         case .existing(let record, let sameInput):
             guard sameInput else {
@@ -224,6 +231,8 @@ public struct StartResult: Sendable {
 protocol ExecutionHost: Sendable {
     /// Runs a new execution inserted in this process.
     func launch(_ record: ExecutionRecord)
+    /// Whether this process runs executions of the shard (`nil`: not yet placed) now.
+    func holds(shard: Int?) -> Bool
     /// Wakes the execution after a resolve or cancel in this process.
     func changed(_ key: ExecutionKey)
     /// Whether this process runs the execution now.

@@ -12,6 +12,31 @@ public protocol ShardHost: Sendable {
     func observed(liveRunners: [String])
 }
 
+/// Several hosts on one runner's shards (its entities and its workflow executions), told of every change in
+/// order and stopped together.
+public struct ShardHosts: ShardHost {
+    let hosts: [any ShardHost]
+
+    /// Hosts told in this order.
+    public init(_ hosts: [any ShardHost]) {
+        self.hosts = hosts
+    }
+
+    public func acquired(_ leases: [ShardLease]) async {
+        for host in hosts { await host.acquired(leases) }
+    }
+
+    public func stopping(_ shards: [ShardID]) async {
+        await withDiscardingTaskGroup { group in
+            for host in hosts { group.addTask { await host.stopping(shards) } }
+        }
+    }
+
+    public func observed(liveRunners: [String]) {
+        for host in hosts { host.observed(liveRunners: liveRunners) }
+    }
+}
+
 /// Another runner incarnation registered at this runner's address: two processes claim one address.
 public struct RunnerReplaced: Error, CustomStringConvertible {
     /// The address.

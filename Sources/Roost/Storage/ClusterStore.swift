@@ -10,6 +10,9 @@ public protocol ClusterStore: Sendable {
     /// Stores the settings if the cluster has none yet, and returns the settings the cluster uses.
     func settings(proposing settings: ClusterSettings) async throws -> ClusterSettings
 
+    /// The settings the cluster uses, or `nil` if no runner has stored them yet.
+    func storedSettings() async throws -> ClusterSettings?
+
     /// Registers a runner incarnation, live for one lease TTL. An earlier incarnation at the same address is
     /// declared dead: only one process can listen on an address, so its predecessor has gone.
     /// - Returns: The runner's machine id, unique among live runners (0…1023).

@@ -3,9 +3,14 @@ import Foundation
 /// The durable operations the workflow runtime needs from its database.
 ///
 /// `RoostPostgres` implements it. Every write an execution makes goes through one of the guarded operations
-/// (``record(key:entries:status:)``, ``runActivity(key:entries:context:body:)``, ``finish(key:entries:outcome:)``),
-/// which commit only while the execution is still running or waiting; otherwise they throw
-/// ``ExecutionNotWritable`` and nothing is written.
+/// (``record(key:entries:status:lease:)``, ``runActivity(key:entries:status:lease:context:body:)``,
+/// ``finish(key:entries:outcome:lease:)``), which commit only while the execution is still running or waiting and,
+/// given the run's shard lease, only while that lease is held; otherwise they throw ``ExecutionNotWritable`` and
+/// nothing is written.
+///
+/// In a cluster, every execution belongs to a shard: `StableHash(id) mod shardsPerGroup` in the default shard
+/// group. Operations that take `shards` see only executions of those shards; `nil` means every execution (a process
+/// that is not part of a cluster).
 public protocol WorkflowStore: Sendable {
     /// Inserts an execution unless one with the same workflow and id exists.
     /// - Returns: The new record, or the existing one and whether its input equals the given input.
@@ -25,35 +30,44 @@ public protocol WorkflowStore: Sendable {
 
     /// Takes an unfinished execution of one of `workflows` over for this process: `pending` becomes `running`,
     /// and the attempt number grows if `countingAttempt` (not when resuming a run this process parked).
-    /// - Returns: The execution and its journal, or `nil` if it has finished or is of another workflow.
-    func claimExecution(key: ExecutionKey, workflows: [String], countingAttempt: Bool) async throws
-        -> ClaimedExecution?
+    /// - Parameter shards: The leases this process holds; `nil` outside a cluster.
+    /// - Returns: The execution and its journal, or `nil` if it has finished, is of another workflow, or belongs
+    ///   to a shard not held at its epoch.
+    func claimExecution(key: ExecutionKey, workflows: [String], countingAttempt: Bool,
+                        shards: [ShardLease]?) async throws -> ClaimedExecution?
 
-    /// The keys of every unfinished execution (pending, running or waiting) of `workflows`, for recovery at
-    /// start-up.
-    func unfinishedExecutions(workflows: [String]) async throws -> [ExecutionKey]
+    /// The keys of every unfinished execution (pending, running or waiting) of `workflows` in `shards`, for
+    /// recovery at start-up and when shards are acquired.
+    func unfinishedExecutions(workflows: [String], shards: [Int]?) async throws -> [ExecutionKey]
 
-    /// Takes the executions flagged for a wake-up since the last call (resolves, cancels and starts made
-    /// elsewhere) and clears their flags: one batched query however many executions wait.
-    func takeWakeUps() async throws -> [ExecutionKey]
+    /// Takes the executions of `shards` flagged for a wake-up since the last call (resolves, cancels and starts
+    /// made elsewhere) and clears their flags: one batched query however many executions wait.
+    func takeWakeUps(shards: [Int]?) async throws -> [ExecutionKey]
+
+    /// Gives unfinished executions stored without a shard (started before the cluster's settings were known, or
+    /// before executions had shards) their shard.
+    /// - Returns: How many were placed.
+    func placeUnplacedExecutions(shardOf: @Sendable (String) -> Int) async throws -> Int
 
     /// Writes journal entries and, if `status` is given, sets the status, if the execution is still running or
-    /// waiting.
+    /// waiting and `lease` (if any) is held.
     /// - Throws: ``ExecutionNotWritable`` if it is not.
-    func record(key: ExecutionKey, entries: [JournalEntry], status: ExecutionStatus?) async throws
+    func record(key: ExecutionKey, entries: [JournalEntry], status: ExecutionStatus?, lease: ShardLease?) async throws
 
     /// Runs an activity's body in a transaction that commits together with its journal entries.
     ///
     /// `body` runs and returns the activity's completed journal entry; it is written after `entries`
     /// (deterministic values not yet journaled), with `status` if given. Errors thrown by `body` are wrapped in
     /// ``ActivityBodyError`` (after a rollback); storage errors and ``ExecutionNotWritable`` are not.
-    func runActivity(key: ExecutionKey, entries: [JournalEntry], status: ExecutionStatus?, context: ActivityContext,
+    func runActivity(key: ExecutionKey, entries: [JournalEntry], status: ExecutionStatus?, lease: ShardLease?,
+                     context: ActivityContext,
                      body: (ActivityTransaction) async throws -> JournalEntry) async throws
 
     /// Finishes the execution with its outcome, writing the last journal entries, if it is still running or
-    /// waiting; callers awaiting the result are notified.
+    /// waiting and `lease` (if any) is held; callers awaiting the result are notified.
     /// - Throws: ``ExecutionNotWritable`` if it is not.
-    func finish(key: ExecutionKey, entries: [JournalEntry], outcome: ExecutionOutcome) async throws
+    func finish(key: ExecutionKey, entries: [JournalEntry], outcome: ExecutionOutcome,
+                lease: ShardLease?) async throws
 
     /// The execution's status and, if `deferred` is given, that deferred's value.
     func waitState(key: ExecutionKey, deferred: String?) async throws -> WaitState
@@ -97,13 +111,16 @@ public struct NewExecution: Sendable {
     public var input: String
     /// `running` when the inserting process runs it at once, `pending` when a runner must pick it up.
     public var status: ExecutionStatus
+    /// Its shard, if the cluster's settings are known; runners place executions stored without one.
+    public var shard: Int?
 
     /// Creates an execution to insert.
-    public init(workflow: String, id: String, input: String, status: ExecutionStatus) {
+    public init(workflow: String, id: String, input: String, status: ExecutionStatus, shard: Int? = nil) {
         self.workflow = workflow
         self.id = id
         self.input = input
         self.status = status
+        self.shard = shard
     }
 }
 

@@ -59,7 +59,8 @@ extension WorkflowContext {
     /// Writes journal entries (after any unwritten deterministic ones) and the status, guarded.
     func write(_ entries: [JournalEntry], status: ExecutionStatus) async throws {
         try await durable {
-            try await store.record(key: key, entries: unwritten() + entries, status: statusChange(to: status))
+            try await store.record(key: key, entries: unwritten() + entries, status: statusChange(to: status),
+                                   lease: lease)
         }
         written(status: status)
     }
@@ -76,7 +77,8 @@ extension WorkflowContext {
         try stop(status == .cancelled ? .cancelled : .lost(status))
     }
 
-    /// Suspends until woken or `deadline`, then stops the run if the process is shutting down.
+    /// Suspends until woken or `deadline`, then stops the run if the process is shutting down or the run's shard
+    /// has left this runner.
     ///
     /// A wait that lasts past ``parkAfter`` while `deadline` is further away than that parks the run: it stops
     /// without writing anything, and the engine replays it when woken or `parkAfter` before `deadline`.
@@ -94,6 +96,7 @@ extension WorkflowContext {
         }
         let signalled = await waiter.wait(until: until)
         if Task.isCancelled { try stop(.shutdown) }
+        if !stillHosted() { try stop(.moved) }
         if !signalled, let parkAt, ContinuousClock.now >= parkAt { try stop(.parked(deadline)) }
     }
 

@@ -25,9 +25,14 @@ public final class WorkflowContext: Sendable {
     let onSuspend: @Sendable () -> Void
     /// How long a wait stays in memory before the run is parked; `nil` never parks.
     let parkAfter: Duration?
+    /// The shard lease every write of this run is fenced by; `nil` outside a cluster.
+    let lease: ShardLease?
+    /// Whether this runner still holds the run's shard at its epoch.
+    let stillHosted: @Sendable () -> Bool
 
     init(record: ExecutionRecord, journal: [JournalEntry], store: any WorkflowStore, coder: PayloadCoder,
-         waiter: Waiter, logger: Logger, parkAfter: Duration?, onSuspend: @escaping @Sendable () -> Void) {
+         waiter: Waiter, logger: Logger, parkAfter: Duration?, lease: ShardLease?,
+         stillHosted: @escaping @Sendable () -> Bool, onSuspend: @escaping @Sendable () -> Void) {
         executionId = record.id
         workflowName = record.workflow
         attempt = record.attempt
@@ -38,6 +43,8 @@ public final class WorkflowContext: Sendable {
         self.logger = logger
         self.onSuspend = onSuspend
         self.parkAfter = parkAfter
+        self.lease = lease
+        self.stillHosted = stillHosted
         state = Mutex(ReplayState(journal: journal, status: record.status))
     }
 
@@ -79,6 +86,7 @@ public final class WorkflowContext: Sendable {
             do {
                 try await durable {
                     try await store.runActivity(key: key, entries: unwritten(), status: statusChange(to: .running),
+                                                lease: lease,
                                                 context: activity) { transaction in
                         let value = try await body(transaction)
                         let result = try coder.encode(value, what: "result of activity '\(name)'")

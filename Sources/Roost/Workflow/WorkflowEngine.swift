@@ -27,10 +27,10 @@ public final class WorkflowEngine: Service, Sendable {
         public init() {}
     }
 
-    /// The operations on executions, running new ones in this engine.
+    /// The operations on executions, running new ones in this engine (in a cluster, those whose shard it holds).
     public var executions: Executions {
         Executions(store: store, registry: registry, coder: coder, resultWaiters: resultWaiters,
-                   pollInterval: configuration.pollInterval, host: Host(engine: self))
+                   pollInterval: configuration.pollInterval, placement: placement, host: Host(engine: self))
     }
 
     /// Executions whose runs are in memory in this process right now.
@@ -57,6 +57,10 @@ public final class WorkflowEngine: Service, Sendable {
     /// Runs parked while waiting, and the signal that their earliest due time moved.
     let parked = Mutex(ParkedExecutions())
     let parkedDueChanged = Waiter()
+    /// Where executions live in the cluster; `nil` runs every execution of the schema.
+    let placement: ExecutionPlacement?
+    /// The shards held and the runs on them (in a cluster).
+    let shards = Mutex(HeldShards())
 
     struct ExecutionIdentity: Hashable {
         var workflow: String
@@ -78,10 +82,13 @@ public final class WorkflowEngine: Service, Sendable {
     ///   - store: The durable store.
     ///   - registry: The workflows this process runs.
     ///   - configuration: Settings.
+    ///   - placement: In a cluster, where executions live: the engine then runs only those of the shards its
+    ///     runner holds (it is the runner's ``ShardHost``). `nil` runs every execution of the schema.
     ///   - logger: Where the engine logs.
     public init(store: any WorkflowStore, registry: WorkflowRegistry, configuration: Configuration = Configuration(),
-                logger: Logger) {
+                placement: ExecutionPlacement? = nil, logger: Logger) {
         self.store = store
+        self.placement = placement
         self.registry = registry
         self.configuration = configuration
         coder = PayloadCoder(maximumBytes: configuration.maximumPayloadBytes)
@@ -110,8 +117,12 @@ public final class WorkflowEngine: Service, Sendable {
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { await self.pollLoop() }
             group.addTask { await self.parkedTimerLoop() }
-            for key in try await store.unfinishedExecutions(workflows: registry.names) {
-                launchContinuation.yield(Launch(key: key))
+            if placement == nil {
+                for key in try await store.unfinishedExecutions(workflows: registry.names, shards: nil) {
+                    launchContinuation.yield(Launch(key: key))
+                }
+            } else {
+                await scanAcquiredShards(placing: true)
             }
             logger.info("workflow engine started", metadata: ["roost.workflows": "\(registry.names)"])
             emit(.started)
@@ -125,12 +136,17 @@ public final class WorkflowEngine: Service, Sendable {
 
     /// Looks for missed wake-ups once per interval, and at once after notifications may have been lost.
     private func pollLoop() async {
+        var polls = 0
         while !Task.isCancelled {
             pollNow.reset()
             await pollNow.wait(until: .now + configuration.pollInterval)
             guard !Task.isCancelled else { return }
+            polls += 1
+            // Executions stored without a shard come only from clients that started them before any runner had
+            // stored the cluster's settings: looking for them now and then is enough.
+            await scanAcquiredShards(placing: polls % 30 == 0)
             do {
-                for key in try await store.takeWakeUps() { wake(key) }
+                for key in try await store.takeWakeUps(shards: shardFilter) { wake(key) }
             } catch {
                 logger.debug("wake-up poll failed", metadata: ["roost.error": "\(String(reflecting: error))"])
             }
@@ -214,19 +230,27 @@ public final class WorkflowEngine: Service, Sendable {
             claimed = ClaimedExecution(record: fresh, journal: [])
         } else {
             guard let existing = try await store.claimExecution(key: key, workflows: registry.names,
-                                                                countingAttempt: !resuming) else { return .skipped }
+                                                                countingAttempt: !resuming,
+                                                                shards: heldLeases) else { return .skipped }
             claimed = existing
         }
         let record = claimed.record
+        // The shard left between the claim and now: its next owner runs the execution.
+        guard let lease = lease(forExecution: record.id) else { return .stopped }
         let identity = ExecutionIdentity(workflow: record.workflow, id: record.id)
         hostedIds.withLock { $0[identity] = key }
-        defer { _ = hostedIds.withLock { $0.removeValue(forKey: identity) } }
+        if let lease { shards.withLock { $0.runs[key] = lease.shard.index } }
+        defer {
+            _ = hostedIds.withLock { $0.removeValue(forKey: identity) }
+            _ = shards.withLock { $0.runs.removeValue(forKey: key) }
+        }
         var logger = self.logger
         logger[metadataKey: "roost.workflow"] = "\(record.workflow)"
         logger[metadataKey: "roost.execution"] = "\(record.id)"
         guard let workflow = try? registry.workflow(named: record.workflow) else { return .skipped }
         let context = WorkflowContext(record: record, journal: claimed.journal, store: store, coder: coder,
-                                      waiter: waiter, logger: logger, parkAfter: configuration.parkAfter) {
+                                      waiter: waiter, logger: logger, parkAfter: configuration.parkAfter,
+                                      lease: lease, stillHosted: { [weak self] in self?.stillHolds(lease) ?? false }) {
             [weak self] in self?.emit(.suspended(key))
         }
         let result: Result<String, any Error>
@@ -262,7 +286,7 @@ public final class WorkflowEngine: Service, Sendable {
             }
         }
         do {
-            try await store.finish(key: key, entries: context.unwritten(), outcome: outcome)
+            try await store.finish(key: key, entries: context.unwritten(), outcome: outcome, lease: lease)
             logger.debug("execution finished", metadata: ["roost.outcome": "\(outcome.status)"])
         } catch is ExecutionNotWritable {
             return .stopped
@@ -291,6 +315,10 @@ public final class WorkflowEngine: Service, Sendable {
 
         func delivered(_ key: ExecutionKey, deferred: String, value: String) {
             engine.hosted.deliver(key, deferred: deferred, value: value)
+        }
+
+        func holds(shard: Int?) -> Bool {
+            engine.holds(shard: shard)
         }
 
         func hosts(_ key: ExecutionKey) -> Bool {

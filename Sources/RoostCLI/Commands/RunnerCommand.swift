@@ -31,12 +31,15 @@ struct RunnerCommand: AsyncParsableCommand {
 
             let storage = PostgresStorage(configuration: storageConfiguration, logger: logger)
             let engine = WorkflowEngine(store: storage.store, registry: Examples.registry,
-                                        configuration: engineConfiguration, logger: logger)
+                                        configuration: engineConfiguration,
+                                        placement: ExecutionPlacement(settings: shardConfiguration.settings),
+                                        logger: logger)
             let system = try ClusterSystem(address: shardConfiguration.address, settings: shardConfiguration.settings,
                                            configuration: try RunnerSettings.entityConfiguration(environment),
                                            messages: storage.messages, logger: logger)
             Examples.register(entitiesOn: system, storage: storage)
-            let shards = ShardManager(store: storage.cluster, configuration: shardConfiguration, host: system,
+            let shards = ShardManager(store: storage.cluster, configuration: shardConfiguration,
+                                      host: ShardHosts([system, engine]),
                                       logger: logger)
             // Services stop in reverse order: the runner first (it stops its entities and releases its shards),
             // then the transport, then the storage.

@@ -30,23 +30,34 @@ enum Statements {
         """
     }
 
+    /// The condition every write of a run adds: with a lease (`$<group>`, `$<epoch>`), the execution's shard must
+    /// be held at that epoch (`hold_lease` share-locks the lease row until the write commits); without one (a
+    /// process that is not part of a cluster) nothing more is asked.
+    static func fence(group: Int, epoch: Int) -> String {
+        "($\(epoch)::bigint IS NULL OR hold_lease($\(group), shard, $\(epoch)))"
+    }
+
     /// Journal entries written while the execution stays in its status: the guard share-locks the row, so a
     /// concurrent cancel waits for this commit and a committed cancel makes the guard match nothing.
     struct WriteJournal: PostgresPreparedStatement {
         static let sql = """
             WITH guard AS (
-                SELECT key FROM executions WHERE key = $1 AND status IN ('running', 'waiting') FOR SHARE
+                SELECT key FROM executions WHERE key = $1 AND status IN ('running', 'waiting')
+                  AND \(fence(group: 3, epoch: 4)) FOR SHARE
             ), written AS (\(journalUpsert(parameter: 2)))
             SELECT (SELECT count(*) FROM guard)
             """
-        static let bindingDataTypes: [PostgresDataType] = [.int8, .text]
+        static let bindingDataTypes: [PostgresDataType] = [.int8, .text, .text, .int8]
         var key: ExecutionKey
         var entries: String
+        var lease: ShardLease?
 
         func makeBindings() throws -> PostgresBindings {
-            var bindings = PostgresBindings(capacity: 2)
+            var bindings = PostgresBindings(capacity: 4)
             bindings.append(key)
             bindings.append(entries)
+            bindings.append(lease?.shard.group)
+            bindings.append(lease?.epoch)
             return bindings
         }
 
@@ -58,20 +69,23 @@ enum Statements {
         static let sql = """
             WITH guard AS (
                 UPDATE executions SET status = $3, updated_at = now()
-                WHERE key = $1 AND status IN ('running', 'waiting') RETURNING key
+                WHERE key = $1 AND status IN ('running', 'waiting') AND \(fence(group: 4, epoch: 5)) RETURNING key
             ), written AS (\(journalUpsert(parameter: 2)))
             SELECT (SELECT count(*) FROM guard)
             """
-        static let bindingDataTypes: [PostgresDataType] = [.int8, .text, .text]
+        static let bindingDataTypes: [PostgresDataType] = [.int8, .text, .text, .text, .int8]
         var key: ExecutionKey
         var entries: String
         var status: String
+        var lease: ShardLease?
 
         func makeBindings() throws -> PostgresBindings {
-            var bindings = PostgresBindings(capacity: 3)
+            var bindings = PostgresBindings(capacity: 5)
             bindings.append(key)
             bindings.append(entries)
             bindings.append(status)
+            bindings.append(lease?.shard.group)
+            bindings.append(lease?.epoch)
             return bindings
         }
 
@@ -84,7 +98,7 @@ enum Statements {
             WITH guard AS (
                 UPDATE executions
                 SET status = $3, output = $4::jsonb, error = $5::jsonb, updated_at = now(), finished_at = now()
-                WHERE key = $1 AND status IN ('running', 'waiting')
+                WHERE key = $1 AND status IN ('running', 'waiting') AND \(fence(group: 7, epoch: 8))
                 RETURNING key, watched
             ), written AS (\(journalUpsert(parameter: 2))
             ), notified AS (
@@ -92,22 +106,25 @@ enum Statements {
             )
             SELECT (SELECT count(*) FROM guard) + 0 * (SELECT count(*) FROM notified)
             """
-        static let bindingDataTypes: [PostgresDataType] = [.int8, .text, .text, .text, .text, .text]
+        static let bindingDataTypes: [PostgresDataType] = [.int8, .text, .text, .text, .text, .text, .text, .int8]
         var key: ExecutionKey
         var entries: String
         var status: String
         var output: String?
         var error: String?
         var channel: String
+        var lease: ShardLease?
 
         func makeBindings() throws -> PostgresBindings {
-            var bindings = PostgresBindings(capacity: 6)
+            var bindings = PostgresBindings(capacity: 8)
             bindings.append(key)
             bindings.append(entries)
             bindings.append(status)
             bindings.append(output)
             bindings.append(error)
             bindings.append(channel)
+            bindings.append(lease?.shard.group)
+            bindings.append(lease?.epoch)
             return bindings
         }
 
@@ -118,8 +135,8 @@ enum Statements {
     struct InsertExecution: PostgresPreparedStatement {
         static let sql = """
             WITH inserted AS (
-                INSERT INTO executions (workflow, id, status, input, attempt, wake_pending)
-                VALUES ($1, $2, $3, $4::jsonb, $5, $6)
+                INSERT INTO executions (workflow, id, status, input, attempt, wake_pending, shard)
+                VALUES ($1, $2, $3, $4::jsonb, $5, $6, $8)
                 ON CONFLICT (workflow, id) DO NOTHING
                 RETURNING \(recordColumns)
             ), notified AS (
@@ -127,7 +144,7 @@ enum Statements {
             )
             SELECT inserted.* FROM inserted LEFT JOIN (SELECT count(*) FROM notified) n ON true
             """
-        static let bindingDataTypes: [PostgresDataType] = [.text, .text, .text, .text, .int4, .bool, .text]
+        static let bindingDataTypes: [PostgresDataType] = [.text, .text, .text, .text, .int4, .bool, .text, .int4]
         var workflow: String
         var id: String
         var status: String
@@ -135,9 +152,10 @@ enum Statements {
         var attempt: Int32
         var pending: Bool
         var channel: String
+        var shard: Int32?
 
         func makeBindings() throws -> PostgresBindings {
-            var bindings = PostgresBindings(capacity: 7)
+            var bindings = PostgresBindings(capacity: 8)
             bindings.append(workflow)
             bindings.append(id)
             bindings.append(status)
@@ -145,6 +163,7 @@ enum Statements {
             bindings.append(attempt)
             bindings.append(pending)
             bindings.append(channel)
+            bindings.append(shard)
             return bindings
         }
 

@@ -14,11 +14,13 @@ enum StopReason: Sendable {
     case shutdown
     /// The run waited long enough to be parked: its task ends, and a wake-up or its due time (if any) replays it.
     case parked(Date?)
+    /// The execution's shard left this runner; its next owner replays it.
+    case moved
 
     /// Whether the run ends without writing an outcome: someone else decided it, or the process stops.
     var abandonsRun: Bool {
         switch self {
-        case .cancelled, .lost, .shutdown, .parked: true
+        case .cancelled, .lost, .shutdown, .parked, .moved: true
         case .nonDeterminism, .storage: false
         }
     }
@@ -36,7 +38,7 @@ enum StopReason: Sendable {
         case .storage(let error):
             return WorkflowError(.storageUnavailable, "the database failed during execution '\(executionId)': "
                                  + "\(error); the run will be replayed", cause: error)
-        case .shutdown, .parked:
+        case .shutdown, .parked, .moved:
             return CancellationError()
         }
     }

@@ -1,0 +1,108 @@
+import Logging
+import Synchronization
+
+/// The engine as the host of workflow executions on a runner's shards (DESIGN decision 7): with an
+/// ``ExecutionPlacement`` it runs only executions whose shard its runner holds, every write of a run is fenced by
+/// that shard's lease, and runs stop when their shard leaves. Without one it runs every execution of its schema.
+extension WorkflowEngine: ShardHost {
+    /// State of the shards the engine hosts.
+    struct HeldShards: Sendable {
+        /// The epoch of every shard held, by index.
+        var epochs: [Int: Int64] = [:]
+        /// Shards acquired whose unfinished executions are not yet launched.
+        var unscanned: Set<Int> = []
+        /// The shard of every run in memory.
+        var runs: [ExecutionKey: Int] = [:]
+    }
+
+    public func acquired(_ leases: [ShardLease]) async {
+        let mine = leases.filter { $0.shard.group == ClusterSettings.defaultGroup }
+        guard placement != nil, !mine.isEmpty else { return }
+        shards.withLock { state in
+            for lease in mine {
+                state.epochs[lease.shard.index] = lease.epoch
+                state.unscanned.insert(lease.shard.index)
+            }
+        }
+        pollNow.signal()
+    }
+
+    public func stopping(_ leaving: [ShardID]) async {
+        let indices = Set(leaving.filter { $0.group == ClusterSettings.defaultGroup }.map(\.index))
+        guard placement != nil, !indices.isEmpty else { return }
+        let runs = shards.withLock { state in
+            for index in indices {
+                state.epochs[index] = nil
+                state.unscanned.remove(index)
+            }
+            return state.runs.filter { indices.contains($0.value) }.map(\.key)
+        }
+        // Each run wakes, finds its shard gone and stops; one in a write is fenced out by the lease.
+        for key in runs { _ = hosted.signal(key) }
+    }
+
+    public func observed(liveRunners: [String]) {}
+
+    /// The shards whose executions this engine runs; `nil` for every execution.
+    var shardFilter: [Int]? {
+        placement == nil ? nil : shards.withLock { Array($0.epochs.keys) }
+    }
+
+    /// The leases held; `nil` outside a cluster.
+    var heldLeases: [ShardLease]? {
+        guard placement != nil else { return nil }
+        return shards.withLock { state in
+            state.epochs.map { ShardLease(shard: ShardID(group: ClusterSettings.defaultGroup, index: $0.key),
+                                          epoch: $0.value) }
+        }
+    }
+
+    /// The lease a run of the execution writes under now: `.none` outside a cluster, `nil` if its shard is not held.
+    func lease(forExecution id: String) -> ShardLease?? {
+        guard let placement else { return .some(nil) }
+        guard let index = placement.knownShard(of: id),
+              let epoch = shards.withLock({ $0.epochs[index] }) else { return nil }
+        return .some(ShardLease(shard: ShardID(group: ClusterSettings.defaultGroup, index: index), epoch: epoch))
+    }
+
+    /// Whether this engine runs executions of the shard now (always outside a cluster).
+    func holds(shard index: Int?) -> Bool {
+        guard placement != nil else { return true }
+        guard let index else { return false }
+        return shards.withLock { $0.epochs[index] != nil }
+    }
+
+    /// Whether the lease a run writes under is still held.
+    func stillHolds(_ lease: ShardLease?) -> Bool {
+        guard let lease else { return true }
+        return shards.withLock { $0.epochs[lease.shard.index] == lease.epoch }
+    }
+
+    /// Launches the unfinished executions of shards acquired since the last call, and places executions stored
+    /// without a shard.
+    func scanAcquiredShards(placing: Bool) async {
+        guard let placement else { return }
+        do {
+            if placing, let settings = placement.knownSettings {
+                let placed = try await store.placeUnplacedExecutions { settings.shard(for: $0).index }
+                if placed > 0 {
+                    logger.info("executions placed on shards", metadata: ["roost.count": "\(placed)"])
+                    shards.withLock { $0.unscanned.formUnion($0.epochs.keys) }
+                }
+            }
+            let scanning = shards.withLock { $0.unscanned }
+            guard !scanning.isEmpty else { return }
+            let keys = try await store.unfinishedExecutions(workflows: registry.names, shards: Array(scanning))
+            shards.withLock { $0.unscanned.subtract(scanning) }
+            for key in keys { launchContinuation.yield(Launch(key: key)) }
+            if !keys.isEmpty {
+                logger.info("executions of acquired shards resumed", metadata: [
+                    "roost.count": "\(keys.count)", "roost.shards": "\(scanning.count)",
+                ])
+            }
+        } catch {
+            logger.warning("could not list the executions of acquired shards; retrying",
+                           metadata: ["roost.error": "\(String(reflecting: error))"])
+        }
+    }
+}
