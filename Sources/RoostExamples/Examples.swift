@@ -26,20 +26,32 @@ public enum Examples {
     /// Creates the `example_effects` and `example_counters` tables in the storage's schema if they do not exist.
     public static func prepare(_ storage: PostgresStorage) async throws {
         let schema = "\"\(storage.configuration.schema)\""
-        try await storage.client.query("""
-            CREATE TABLE IF NOT EXISTS \(unescaped: schema).example_effects (
-                execution_id text NOT NULL,
-                step text NOT NULL,
-                recorded_at timestamptz NOT NULL DEFAULT now()
-            )
-            """)
-        try await storage.client.query("""
-            CREATE TABLE IF NOT EXISTS \(unescaped: schema).example_counters (
-                id text PRIMARY KEY,
-                value bigint NOT NULL,
-                updated_at timestamptz NOT NULL DEFAULT now()
-            )
-            """)
+        let lockKey = "roost.examples.\(schema)"
+        // Runners starting together on a new schema would race on CREATE TABLE IF NOT EXISTS: one at a time.
+        try await storage.client.withConnection { connection in
+            try await connection.query("BEGIN", logger: storage.logger)
+            do {
+                try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(lockKey)))", logger: storage.logger)
+                try await connection.query("""
+                    CREATE TABLE IF NOT EXISTS \(unescaped: schema).example_effects (
+                        execution_id text NOT NULL,
+                        step text NOT NULL,
+                        recorded_at timestamptz NOT NULL DEFAULT now()
+                    )
+                    """, logger: storage.logger)
+                try await connection.query("""
+                    CREATE TABLE IF NOT EXISTS \(unescaped: schema).example_counters (
+                        id text PRIMARY KEY,
+                        value bigint NOT NULL,
+                        updated_at timestamptz NOT NULL DEFAULT now()
+                    )
+                    """, logger: storage.logger)
+                try await connection.query("COMMIT", logger: storage.logger)
+            } catch {
+                _ = try? await connection.query("ROLLBACK", logger: storage.logger)
+                throw error
+            }
+        }
     }
 
     /// Records an activity's effect in its transaction.

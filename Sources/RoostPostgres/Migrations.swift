@@ -129,8 +129,9 @@ public enum Migrations {
             CREATE INDEX entity_messages_completed ON {schema}.entity_messages (completed_at)
                 WHERE completed_at IS NOT NULL;
             """),
-        Migration(version: 4, name: "executions on shards", sql: """
+        Migration(version: 4, name: "executions on shards and runner sessions", sql: """
             ALTER TABLE {schema}.executions ADD COLUMN shard integer;
+            ALTER TABLE {schema}.runners ADD COLUMN session text;
             CREATE INDEX executions_unfinished_by_shard ON {schema}.executions (shard, key)
                 WHERE status IN ('pending', 'running', 'waiting');
             CREATE INDEX executions_unplaced ON {schema}.executions (key)

@@ -12,12 +12,19 @@ public final class PostgresClusterStore: ClusterStore {
     let logger: Logger
     /// The schema's `LISTEN`/`NOTIFY` channel, shared with the workflow store.
     let channel: String
+    /// The name this process's listening connection carries; `nil` without a listener (notifications off).
+    let presence: SessionPresence?
     private let membershipHandlers = Subscribers<Void>()
 
-    init(client: PostgresClient, schema: String, channel: String, logger: Logger) {
+    /// How long after a PostgreSQL restart no runner is declared dead for lack of a session: every runner's
+    /// listener needs a moment to reconnect.
+    static let restartGrace = "10 seconds"
+
+    init(client: PostgresClient, schema: String, channel: String, presence: SessionPresence?, logger: Logger) {
         self.client = client
         self.schema = "\"\(schema)\""
         self.channel = channel
+        self.presence = presence
         self.logger = logger
     }
 
@@ -78,6 +85,10 @@ public final class PostgresClusterStore: ClusterStore {
     public func register(address: String, incarnation: UUID, leaseTTL: Duration) async throws -> Int {
         let ttl = leaseTTL.wholeMilliseconds
         let lockKey = "roost.runners.\(schema)"
+        // A runner registered with its session is declared dead as soon as the session ends; without one (no
+        // listener, or it could not connect yet), only its TTL counts.
+        var session: String?
+        if let presence, await presence.awaitConnected(timeout: .seconds(5)) { session = presence.name }
         return try await client.withConnection { connection in
             _ = try await connection.guardedRows("BEGIN", logger: logger)
             do {
@@ -93,8 +104,10 @@ public final class PostgresClusterStore: ClusterStore {
                     """, logger: logger)
                 var machineId: Int?
                 for row in try await connection.guardedRows("""
-                    INSERT INTO \(unescaped: schema).runners (incarnation, address, machine_id, lease_ttl_ms, expires_at)
-                    SELECT \(incarnation), \(address), m, \(ttl), now() + \(ttl) * interval '1 millisecond'
+                    INSERT INTO \(unescaped: schema).runners
+                        (incarnation, address, machine_id, lease_ttl_ms, expires_at, session)
+                    SELECT \(incarnation), \(address), m, \(ttl), now() + \(ttl) * interval '1 millisecond',
+                           \(session)
                     FROM generate_series(0, 1023) AS m
                     WHERE NOT EXISTS (SELECT 1 FROM \(unescaped: schema).runners
                                       WHERE machine_id = m AND expires_at > now())
@@ -122,12 +135,20 @@ public final class PostgresClusterStore: ClusterStore {
         var alive = false
         var runners: [String] = []
         var held: [ShardLease] = []
+        // Runners whose session has ended are dead (kill -9, a crash): they expire now and everyone rebalances at
+        // once. A paused or cut-off runner keeps its session and its lease until its TTL runs out.
         let rows = try await client.guardedRows("""
             WITH me AS (
                 UPDATE \(unescaped: schema).runners
                 SET heartbeat_at = now(), expires_at = now() + \(ttl) * interval '1 millisecond'
                 WHERE incarnation = \(incarnation) AND expires_at > now()
                 RETURNING incarnation
+            ), reaped AS (
+                UPDATE \(unescaped: schema).runners r SET expires_at = now()
+                WHERE r.expires_at > now() AND r.incarnation <> \(incarnation) AND r.session IS NOT NULL
+                  AND pg_postmaster_start_time() < now() - interval '\(unescaped: Self.restartGrace)'
+                  AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.application_name = r.session)
+                RETURNING pg_notify(\(channel), 'c')
             )
             SELECT 'm', NULL::text, NULL::integer, NULL::bigint FROM me
             UNION ALL

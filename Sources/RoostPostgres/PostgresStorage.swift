@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import PostgresNIO
 import Roost
@@ -5,7 +6,8 @@ import ServiceLifecycle
 import Synchronization
 
 /// Roost's PostgreSQL storage: the one connection pool and schema every query goes through, the migrations, and
-/// the listener that turns `NOTIFY` into ``StoreNotification``s and membership changes.
+/// the listener that turns `NOTIFY` into ``StoreNotification``s and membership changes. The listener's connection
+/// also marks the process as alive (`application_name`), for other runners to see at once when it dies.
 ///
 /// Run it as a `Service`, or scope it with ``withPostgresStorage(_:logger:_:)``; queries hang unless it runs.
 public final class PostgresStorage: Service, Sendable {
@@ -21,6 +23,8 @@ public final class PostgresStorage: Service, Sendable {
     public let messages: PostgresMessageStore
     /// The logger its queries log to.
     public let logger: Logger
+    /// The name the listening connection carries, so that other runners see at once when this process dies.
+    let presence = SessionPresence(name: "roost-\(UUID().uuidString.lowercased())")
 
     /// Creates the storage; nothing connects until ``run()``.
     public init(configuration: StorageConfiguration, logger: Logger) {
@@ -33,7 +37,7 @@ public final class PostgresStorage: Service, Sendable {
         client = PostgresClient(configuration: configuration.clientConfiguration, backgroundLogger: poolLogger)
         store = PostgresWorkflowStore(client: client, schema: configuration.schema, logger: logger)
         cluster = PostgresClusterStore(client: client, schema: configuration.schema, channel: store.channel,
-                                       logger: logger)
+                                       presence: configuration.notifications ? presence : nil, logger: logger)
         messages = PostgresMessageStore(client: client, schema: configuration.schema, logger: logger)
     }
 
@@ -64,7 +68,11 @@ public final class PostgresStorage: Service, Sendable {
         while !Task.isCancelled {
             do {
                 try await client.withConnection { connection in
+                    _ = try await connection.guardedRows("SELECT set_config('application_name', \(presence.name), false)",
+                                                         logger: logger)
+                    defer { presence.set(connected: false) }
                     try await connection.listen(on: store.channel) { notifications in
+                        presence.set(connected: true)
                         store.deliver(.resumed)
                         cluster.membershipChanged()
                         delay = .milliseconds(100)

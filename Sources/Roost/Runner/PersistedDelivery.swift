@@ -116,7 +116,8 @@ actor PersistedDelivery {
     /// held shards that stayed pending too long, until ``shutdown()``.
     func run(in system: ClusterSystem) async {
         var nextSweep = ContinuousClock.now + configuration.redeliveryInterval
-        var nextPurge = ContinuousClock.now
+        // Not at once: a runner starting on a new schema may not have migrated it yet.
+        var nextPurge = ContinuousClock.now + Self.purgeInterval / 10
         while !Task.isCancelled, !stopping.isSignalled {
             wake.reset()
             let shards = acquired.sorted()
