@@ -57,7 +57,7 @@ struct ParkingTests {
             let events = EngineEvents(engine)
             try await withRunningEngine(engine) { engine in
                 let key = try await engine.executions.start(TwoSleeps.self, id: "nap",
-                                                            input: .init(first: 1_000, second: 10)).record.key
+                                                            input: .init(first: 3_000, second: 10)).record.key
                 try await events.first { $0 == .parked(key) }
                 let output = try await engine.executions.result(of: TwoSleeps.self, id: "nap")
                 let due = try #require(try await storage.store.journal(key: key).first?.dueAt)

@@ -1,0 +1,101 @@
+import Foundation
+import Roost
+import RoostClient
+import RoostExamples
+import RoostPostgres
+import RoostTesting
+import Testing
+
+@Suite("Workflow executions on a cluster of roost runner processes", .serialized)
+struct WorkflowClusterTests {
+    @Test("three runners share executions by shard; after kill -9 of one, the others finish its executions, each effect once")
+    func killMovesExecutions() async throws {
+        try await withProcesses { harness in
+            let client = harness.client
+            let runners = try await harness.startCluster(3)
+            _ = try await harness.awaitAssignment(to: runners.map(\.address))
+            let orders = (0..<60).map { "order-\($0)" }
+            let pipelines = (0..<20).map { "pipeline-\($0)" }
+            let approvals = (0..<20).map { "approval-\($0)" }
+            for id in pipelines {
+                _ = try await client.start(Pipeline.self, id: id, input: .init(steps: 2, sleepMs: 800))
+            }
+            for id in approvals {
+                _ = try await client.start(Approval.self, id: id, input: .init(requestId: id, coolOffMs: 200))
+            }
+            for id in orders { _ = try await client.start(Order.self, id: id, input: .init(orderId: id, amount: 1)) }
+            _ = try await client.result(of: Order.self, id: orders[0], timeout: .seconds(60))
+            let victim = runners[0]
+            await victim.process.kill9()
+            for id in approvals {
+                try await client.resolve(Approval.decision, of: Approval.self, id: id,
+                                         value: .init(approved: true, by: "ops"))
+            }
+            for id in orders {
+                _ = try await client.result(of: Order.self, id: id, timeout: .seconds(60))
+                try require(try await harness.effects(id) == ["reserve": 1, "charge": 1, "confirm": 1], "\(id) once")
+            }
+            for id in pipelines {
+                _ = try await client.result(of: Pipeline.self, id: id, timeout: .seconds(60))
+                try require(try await harness.effects(id) == ["step-1": 1, "step-2": 1], "\(id) once")
+            }
+            for id in approvals {
+                _ = try await client.result(of: Approval.self, id: id, timeout: .seconds(60))
+                try require(try await harness.effects(id) == ["submit": 1, "apply": 1], "\(id) once")
+            }
+            // Every runner ran executions of its own shards only, and the victim's were resumed elsewhere.
+            var ranOn: [String: Int] = [:]
+            for runner in runners {
+                let finished = runner.process.output.split(separator: "\n")
+                    .filter { $0.contains("execution finished") }
+                ranOn[runner.address] = finished.count
+                for line in finished {
+                    guard let id = line.split(separator: " ").first(where: { $0.hasPrefix("roost.execution=") })?
+                        .dropFirst("roost.execution=".count) else { continue }
+                    try require(harness.owner(of: String(id), among: runners) == runner.address
+                                || runner.address != victim.address,
+                                "\(id) finished on \(runner.address), which does not own its shard")
+                }
+            }
+            try require(ranOn.values.filter { $0 > 0 }.count >= 2, "executions ran on several runners: \(ranOn)")
+            let moved = try await client.list(ExecutionFilter(limit: 1_000)).filter { $0.attempt > 1 }.count
+            try require(moved > 0, "some executions of the killed runner were resumed by another")
+        }
+    }
+
+    @Test("a runner SIGSTOPped mid-sleep past its lease writes nothing once resumed: the new owner finishes, each effect once")
+    func pausedRunnerIsFenced() async throws {
+        try await withProcesses { harness in
+            let client = harness.client
+            let runners = try await harness.startCluster(3, leaseTTL: "1")
+            _ = try await harness.awaitAssignment(to: runners.map(\.address))
+            let paused = runners[0]
+            // Pipelines whose shard the paused runner holds: they sleep there when it stops.
+            var ids: [String] = []
+            var candidate = 0
+            while ids.count < 5 {
+                if harness.owner(of: "paused-\(candidate)", among: runners) == paused.address {
+                    ids.append("paused-\(candidate)")
+                }
+                candidate += 1
+            }
+            for id in ids { _ = try await client.start(Pipeline.self, id: id, input: .init(steps: 2, sleepMs: 1_500)) }
+            try await paused.process.waitForLine(containing: "roost.workflow=Pipeline [Roost] execution suspended",
+                                                 count: ids.count)
+            paused.process.signal(SIGSTOP)
+            _ = try await harness.awaitAssignment(to: runners.dropFirst().map(\.address))
+            for id in ids {
+                _ = try await client.result(of: Pipeline.self, id: id, timeout: .seconds(60))
+            }
+            paused.process.signal(SIGCONT)
+            // Resumed, it wakes from its sleeps with stale leases; it must detach and rejoin without writing.
+            try await paused.process.waitForLine(containing: "runner detached from its shards")
+            try await paused.process.waitForLine(containing: "runner joined the cluster", count: 2)
+            for id in ids {
+                try require(try await harness.effects(id) == ["step-1": 1, "step-2": 1], "\(id) effects once")
+                let record = try await client.status(workflow: "Pipeline", id: id)
+                try require(record.status == .completed, "\(id) completed")
+            }
+        }
+    }
+}
