@@ -49,16 +49,19 @@ struct ClusterBenchRun {
             let system = try ClusterSystem(address: address, settings: ClusterSettings(), messages: storage.messages,
                                            logger: logger)
             Examples.register(entitiesOn: system, storage: storage)
+            let engine = WorkflowEngine(store: storage.store, registry: Examples.registry,
+                                        placement: ExecutionPlacement(settings: ClusterSettings()), logger: logger)
             var shardConfiguration = ShardManager.Configuration(address: address)
             shardConfiguration.leaseTTL = ttl
             shardConfiguration.rebalanceInterval = .milliseconds(500)
-            let shards = ShardManager(store: storage.cluster, configuration: shardConfiguration, host: system,
-                                      logger: logger)
+            let shards = ShardManager(store: storage.cluster, configuration: shardConfiguration,
+                                      host: ShardHosts([system, engine]), logger: logger)
             return try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await system.run() }
                 try await system.listening()
                 try await shards.join()
                 group.addTask { try await shards.run() }
+                group.addTask { try await engine.run() }
                 defer {
                     system.shutdown()
                     group.cancelAll()
@@ -71,7 +74,8 @@ struct ClusterBenchRun {
                 log("entity call throughput")
                 report["throughput"] = try await throughput(system)
                 log("fail-over after kill -9")
-                report["failover"] = try await failover(system, victim: children[0], runners: runners)
+                report["failover"] = try await failover(system, storage: storage, victim: children[0],
+                                                        runners: runners)
                 report["database"] = configuration.redactedURL
                 return try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])
             }
@@ -113,13 +117,14 @@ struct ClusterBenchRun {
         }
     }
 
-    /// Counter ids whose shard `owner` holds (or does not hold).
-    private func ids(ownedBy owner: String, _ owned: Bool, runners: [String], count: Int) -> [String] {
+    /// Entity ids (`prefix-N`) whose shard `owner` holds (or does not hold).
+    private func ids(ownedBy owner: String, _ owned: Bool, runners: [String], count: Int,
+                     prefix: String = "bench") -> [String] {
         let settings = ClusterSettings()
         var ids: [String] = []
         var next = 0
         while ids.count < count {
-            let id = "bench-\(next)"
+            let id = "\(prefix)-\(next)"
             if (Rendezvous.owner(of: settings.shard(for: id), among: runners) == owner) == owned { ids.append(id) }
             next += 1
         }
@@ -175,16 +180,47 @@ struct ClusterBenchRun {
         return result
     }
 
-    private func failover(_ system: ClusterSystem, victim: (process: RunnerProcess, address: String),
+    /// Kills a runner hosting a counter and 50 sleeping executions; measures the time to the first call that
+    /// reaches the counter's new owner, and to the resumption (claim) of each execution by another runner.
+    private func failover(_ system: ClusterSystem, storage: PostgresStorage,
+                          victim: (process: RunnerProcess, address: String),
                           runners: [String]) async throws -> [String: Any] {
         let counter = try system.entity(Counter.self,
                                         id: ids(ownedBy: victim.address, true, runners: runners, count: 1)[0])
         _ = try await counter.value()
+        let sleepers = ids(ownedBy: victim.address, true, runners: runners, count: 50, prefix: "sleeper")
+        let executions = Executions(store: storage.store, placement: ExecutionPlacement(settings: ClusterSettings()))
+        for id in sleepers {
+            _ = try await executions.start(Reminder.self, id: id, input: .init(delayMs: 600_000))
+        }
+        while try await count(storage, """
+            SELECT count(*)::int FROM executions WHERE id = ANY(\(sleepers)) AND status = 'waiting'
+            """) < sleepers.count {
+            try await Task.sleep(for: .milliseconds(20))
+        }
         let killed = ContinuousClock.now
+        let killedAt = try await storage.client.query("SELECT now()").collect().first?.decode(Date.self) ?? Date()
         await victim.process.kill9()
         _ = try await counter.value()
-        return ["killToFirstCallMs": Percentiles.rounded((ContinuousClock.now - killed).milliseconds),
-                "leaseTTLSeconds": options.leaseTTL]
+        let firstCall = (ContinuousClock.now - killed).milliseconds
+        while try await count(storage, """
+            SELECT count(*)::int FROM executions WHERE id = ANY(\(sleepers)) AND attempt > 1
+            """) < sleepers.count {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        var resumed: [Double] = []
+        for try await claimed in try await storage.client.query(
+            "SELECT updated_at FROM executions WHERE id = ANY(\(sleepers))"
+        ).decode(Date.self) {
+            resumed.append(claimed.timeIntervalSince(killedAt) * 1000)
+        }
+        return ["killToFirstCallMs": Percentiles.rounded(firstCall), "leaseTTLSeconds": options.leaseTTL,
+                "killToExecutionResumedMs": Percentiles.summary(resumed)]
+    }
+
+    private func count(_ storage: PostgresStorage, _ query: PostgresQuery) async throws -> Int {
+        for try await value in try await storage.client.query(query).decode(Int.self) { return value }
+        return 0
     }
 }
 
