@@ -7,21 +7,24 @@
 #   scripts/cluster.sh kill|stop|cont N   SIGKILL, SIGSTOP or SIGCONT runner N
 #   scripts/cluster.sh restart N          stop runner N gracefully (or reap it) and start it again
 #
-# Runner N listens on 127.0.0.1:$((ROOST_CLUSTER_BASE_PORT + N)) (base 7420). Logs go to .roost/logs/runner-N.log,
-# process ids to .roost/cluster/runner-N.pid. ROOST_DATABASE_URL, ROOST_SCHEMA (default roost) and every other
-# ROOST_* key are passed on to the runners.
+# Runner N listens on 127.0.0.1:$((ROOST_CLUSTER_BASE_PORT + N)) (base 7420), or on the Nth port of
+# ROOST_CLUSTER_PORTS (comma-separated). Logs go to .roost/logs/runner-N.log and process ids to
+# .roost/cluster/runner-N.pid, under ROOST_CLUSTER_DIR instead of .roost if set. ROOST_DATABASE_URL, ROOST_SCHEMA
+# (default roost) and every other ROOST_* key are passed on to the runners.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
 runners=3
 base_port="${ROOST_CLUSTER_BASE_PORT:-7420}"
-logs="$root/.roost/logs"
-pids="$root/.roost/cluster"
+IFS=, read -r -a ports <<<"${ROOST_CLUSTER_PORTS:-}"
+state="${ROOST_CLUSTER_DIR:-$root/.roost}"
+logs="$state/logs"
+pids="$state/cluster"
 mkdir -p "$logs" "$pids"
 
 usage() {
-    sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -33,6 +36,10 @@ database() {
 binary() {
     if [[ -n "${ROOST_BINARY:-}" ]]; then echo "$ROOST_BINARY"; return; fi
     echo "$(swift build --show-bin-path)/roost"
+}
+
+port_of() {
+    if [[ ${#ports[@]} -ge $1 ]]; then echo "${ports[$1 - 1]}"; else echo $((base_port + $1)); fi
 }
 
 number() {
@@ -57,7 +64,7 @@ start() {
     roost=$(binary)
     log="$logs/runner-$n.log"
     : >"$log"
-    ROOST_RUNNER_ADDRESS="127.0.0.1:$((base_port + n))" "$roost" runner >>"$log" 2>&1 &
+    ROOST_RUNNER_ADDRESS="127.0.0.1:$(port_of "$n")" "$roost" runner >>"$log" 2>&1 &
     echo $! >"$pids/runner-$n.pid"
     for _ in $(seq 1 300); do
         grep -q "runner joined the cluster" "$log" 2>/dev/null && break
@@ -68,7 +75,7 @@ start() {
         fi
         sleep 0.1
     done
-    echo "runner $n up: 127.0.0.1:$((base_port + n)), pid $(cat "$pids/runner-$n.pid"), log $log"
+    echo "runner $n up: 127.0.0.1:$(port_of "$n"), pid $(cat "$pids/runner-$n.pid"), log $log"
 }
 
 stop_gracefully() {
