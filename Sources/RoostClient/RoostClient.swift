@@ -49,6 +49,11 @@ public struct RoostClient: Sendable {
         try await executions.list(filter)
     }
 
+    /// Unfinished executions that made no progress for `age` because no live runner holds their shard.
+    public func stuck(olderThan age: Duration = .seconds(60), limit: Int = 1_000) async throws -> [StuckExecution] {
+        try await storage.store.stuckExecutions(olderThan: age, limit: limit)
+    }
+
     /// Cancels an unfinished execution; a no-op that says so for a finished one.
     public func cancel(workflow: String, id: String) async throws -> CancelOutcome {
         try await executions.cancel(workflow: workflow, id: id)

@@ -79,6 +79,22 @@ public final class PostgresWorkflowStore: WorkflowStore {
             """, as: ExecutionKey.self)
     }
 
+    public func stuckExecutions(olderThan age: Duration, limit: Int) async throws -> [StuckExecution] {
+        try await rows("""
+            SELECT e.workflow, e.id, e.shard, e.updated_at FROM \(unescaped: schema).executions e
+            WHERE e.status IN ('pending', 'running', 'waiting')
+              AND e.updated_at < now() - \(age.wholeMilliseconds) * interval '1 millisecond'
+              AND NOT EXISTS (
+                  SELECT 1 FROM \(unescaped: schema).shard_leases l
+                  JOIN \(unescaped: schema).runners r ON r.incarnation = l.owner AND r.expires_at > now()
+                  WHERE l.shard_group = \(ClusterSettings.defaultGroup) AND l.shard = e.shard)
+            ORDER BY e.updated_at LIMIT \(limit)
+            """, on: nil).map { row in
+            let (workflow, id, shard, updated) = try row.decode((String, String, Int?, Date).self)
+            return StuckExecution(workflow: workflow, id: id, shard: shard, updatedAt: updated)
+        }
+    }
+
     public func placeUnplacedExecutions(shardOf: @Sendable (String) -> Int) async throws -> Int {
         var placed = 0
         while true {

@@ -63,6 +63,24 @@ struct WorkflowClusterTests {
         }
     }
 
+    @Test("roost workflow list and roost cluster status flag an execution whose shard no runner holds")
+    func stuckIsFlagged() async throws {
+        try await withProcesses { harness in
+            _ = try await harness.storage.cluster.settings(proposing: ClusterSettings())
+            _ = try await harness.client.start(Order.self, id: "nobody-runs-me", input: .init(orderId: "o", amount: 1))
+            let list = try await harness.roost(["workflow", "list", "--stuck-after", "0"])
+            try require(list.status == 0 && list.output.contains("stuck: no runner holds shard"), list.output)
+            let status = try await harness.roost(["cluster", "status", "--stuck-after", "0"])
+            try require(status.output.contains("stuck executions (no live runner holds their shard for 0 s): 1")
+                        && status.output.contains("Order/nobody-runs-me"), status.output)
+            let runners = try await harness.startCluster(1)
+            _ = try await harness.awaitAssignment(to: runners.map(\.address))
+            _ = try await harness.client.result(of: Order.self, id: "nobody-runs-me", timeout: .seconds(60))
+            let after = try await harness.roost(["workflow", "list", "--stuck-after", "0"])
+            try require(!after.output.contains("stuck"), "a runner took it: \(after.output)")
+        }
+    }
+
     @Test("a runner SIGSTOPped mid-sleep past its lease writes nothing once resumed: the new owner finishes, each effect once")
     func pausedRunnerIsFenced() async throws {
         try await withProcesses { harness in

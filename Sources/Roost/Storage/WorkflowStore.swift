@@ -49,6 +49,10 @@ public protocol WorkflowStore: Sendable {
     /// - Returns: How many were placed.
     func placeUnplacedExecutions(shardOf: @Sendable (String) -> Int) async throws -> Int
 
+    /// Unfinished executions that made no progress for `age` because no live runner holds their shard (or they
+    /// have no shard yet), oldest first, at most `limit`.
+    func stuckExecutions(olderThan age: Duration, limit: Int) async throws -> [StuckExecution]
+
     /// Writes journal entries and, if `status` is given, sets the status, if the execution is still running or
     /// waiting and `lease` (if any) is held.
     /// - Throws: ``ExecutionNotWritable`` if it is not.
@@ -221,5 +225,25 @@ public struct ActivityBodyError: Error, Sendable {
     /// Wraps an error.
     public init(_ underlying: any Error) {
         self.underlying = underlying
+    }
+}
+
+/// An execution accepted but not progressing: no live runner holds its shard.
+public struct StuckExecution: Sendable, Codable, Hashable {
+    /// The workflow's name.
+    public var workflow: String
+    /// The execution id.
+    public var id: String
+    /// Its shard; `nil` if it has none yet.
+    public var shard: Int?
+    /// When it last changed.
+    public var updatedAt: Date
+
+    /// A stuck execution.
+    public init(workflow: String, id: String, shard: Int?, updatedAt: Date) {
+        self.workflow = workflow
+        self.id = id
+        self.shard = shard
+        self.updatedAt = updatedAt
     }
 }

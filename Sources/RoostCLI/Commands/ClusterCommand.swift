@@ -13,22 +13,39 @@ struct ClusterCommand: AsyncParsableCommand {
             abstract: "List runners (address, health, last heartbeat, shards, ping) and which runner holds each shard.",
             discussion: "Every live runner is pinged over the cluster's transport (PING is the round trip on an "
                 + "open connection); one that does not answer within a second is shown as unreachable.")
+        @Option(help: "Flag executions no live runner has run for this many seconds (their shard has no owner).")
+        var stuckAfter = 60
         @OptionGroup var database: DatabaseOptions
+
+        func validate() throws {
+            if stuckAfter < 0 { throw ValidationError("--stuck-after must be 0 or more seconds") }
+        }
 
         /// What pinging a live runner found: its answer, or why there was none.
         typealias Pings = [String: Result<RunnerPing, any Error>]
 
         func run() async throws {
             try await reportingErrors {
-                let (status, pings) = try await withPostgresStorage(try database.storageConfiguration(),
-                                                                    logger: Settings.quietLogger) { storage in
+                let (status, pings, stuck) = try await withPostgresStorage(try database.storageConfiguration(),
+                                                                           logger: Settings.quietLogger) { storage in
                     let status = try await storage.cluster.status()
-                    return (status, await Self.ping(status, storage: storage))
+                    let stuck = try await storage.store.stuckExecutions(olderThan: .seconds(stuckAfter), limit: 100)
+                    return (status, await Self.ping(status, storage: storage), stuck)
                 }
                 if database.json {
-                    Output.printJSON(Self.json(status, pings: pings))
+                    Output.printJSON(Self.json(status, pings: pings).merging(["stuckExecutions": stuck.map {
+                        ["workflow": $0.workflow, "id": $0.id, "shard": $0.shard ?? NSNull(),
+                         "updatedAt": Output.date($0.updatedAt)] as [String: Any]
+                    }]) { $1 })
                 } else {
                     print(Self.text(status, pings: pings))
+                    print("stuck executions (no live runner holds their shard for \(stuckAfter) s): \(stuck.count)"
+                          + (stuck.count == 100 ? "+" : ""))
+                    for execution in stuck.prefix(5) {
+                        print("  \(execution.workflow)/\(execution.id): shard "
+                              + "\(execution.shard.map(String.init) ?? "(none yet)"), "
+                              + "unchanged since \(Output.date(execution.updatedAt))")
+                    }
                 }
             }
         }

@@ -91,9 +91,12 @@ struct WorkflowCommand: AsyncParsableCommand {
         @Option(help: "Only this status: \(ExecutionStatus.all.map(\.rawValue).joined(separator: ", ")).")
         var status: String?
         @Option(help: "At most this many.") var limit = 100
+        @Option(help: "Flag executions no live runner has run for this many seconds (their shard has no owner).")
+        var stuckAfter = 60
         @OptionGroup var database: DatabaseOptions
 
         func validate() throws {
+            if stuckAfter < 0 { throw ValidationError("--stuck-after must be 0 or more seconds") }
             if let status, ExecutionStatus(status) == nil {
                 throw ValidationError("unknown status '\(status)'; use one of "
                                       + ExecutionStatus.all.map(\.rawValue).joined(separator: ", "))
@@ -105,13 +108,23 @@ struct WorkflowCommand: AsyncParsableCommand {
             try await reportingErrors {
                 let filter = ExecutionFilter(workflow: workflow, status: status.flatMap(ExecutionStatus.init),
                                              limit: limit)
-                let records = try await database.withClient { try await $0.list(filter) }
+                let (records, stuck) = try await database.withClient { client in
+                    (try await client.list(filter), try await client.stuck(olderThan: .seconds(stuckAfter)))
+                }
+                let stuckShards = Dictionary(stuck.map { ("\($0.workflow)/\($0.id)", $0.shard) }) { first, _ in first }
+                let note = { (record: ExecutionRecord) -> String? in
+                    stuckShards["\(record.workflow)/\(record.id)"].map { shard in
+                        "stuck: no runner holds shard \(shard.map(String.init) ?? "(none yet)")"
+                    }
+                }
                 if database.json {
-                    Output.printJSON(["executions": records.map(Output.record)])
+                    Output.printJSON(["executions": records.map { record in
+                        Output.record(record).merging(["stuck": note(record) != nil]) { $1 }
+                    }])
                 } else {
-                    print(Output.table(["WORKFLOW", "ID", "STATUS", "ATTEMPT", "CREATED"], records.map {
+                    print(Output.table(["WORKFLOW", "ID", "STATUS", "ATTEMPT", "CREATED", "NOTE"], records.map {
                         [$0.workflow, $0.id, $0.status.rawValue, "\($0.attempt)",
-                         $0.createdAt.formatted(.iso8601)]
+                         $0.createdAt.formatted(.iso8601), note($0) ?? ""]
                     }))
                 }
             }
