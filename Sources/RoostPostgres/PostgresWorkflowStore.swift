@@ -37,10 +37,13 @@ public final class PostgresWorkflowStore: WorkflowStore {
         handlers.publish(note)
     }
 
+    /// Reads a payload: `w<key>[:<shard>]` (wake) or `f<key>` (finished).
     static func parse(_ payload: String) -> StoreNotification? {
-        guard let kind = payload.first, let key = ExecutionKey(payload.dropFirst()) else { return nil }
+        guard let kind = payload.first else { return nil }
+        let parts = payload.dropFirst().split(separator: ":", maxSplits: 1)
+        guard let first = parts.first, let key = ExecutionKey(first) else { return nil }
         switch kind {
-        case "w": return .wake(key)
+        case "w": return .wake(key, shard: parts.count == 2 ? Int(parts[1]) : nil)
         case "f": return .finished(key)
         default: return nil
         }
@@ -233,9 +236,9 @@ public final class PostgresWorkflowStore: WorkflowStore {
                 SET status = 'cancelled', error = \(error)::jsonb, updated_at = now(), finished_at = now(),
                     wake_pending = true
                 FROM target WHERE e.key = target.key AND e.status IN ('pending', 'running', 'waiting')
-                RETURNING e.key, e.watched
+                RETURNING e.key, e.watched, e.shard
             ), notified AS (
-                SELECT pg_notify(\(channel), 'w' || key) FROM cancelled
+                SELECT pg_notify(\(channel), 'w' || key || coalesce(':' || shard, '')) FROM cancelled
                 UNION ALL SELECT pg_notify(\(channel), 'f' || key) FROM cancelled WHERE watched
             )
             SELECT target.key, (SELECT count(*) FROM cancelled), (SELECT count(*) FROM notified) FROM target

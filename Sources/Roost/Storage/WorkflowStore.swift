@@ -97,8 +97,9 @@ public protocol WorkflowStore: Sendable {
 
 /// A notification from the store about a change made by any process.
 public enum StoreNotification: Sendable, Hashable {
-    /// Something the execution may be waiting for changed (resolve, cancel) or it was started elsewhere.
-    case wake(ExecutionKey)
+    /// Something the execution may be waiting for changed (resolve, cancel) or it was started elsewhere; `shard` is
+    /// its shard, if it has one, so that only the runner holding it acts.
+    case wake(ExecutionKey, shard: Int?)
     /// The execution finished.
     case finished(ExecutionKey)
     /// The listening connection was re-established: notifications may have been missed.

@@ -102,8 +102,10 @@ public final class WorkflowEngine: Service, Sendable {
     public func run() async throws {
         let token = store.addNotificationHandler { [weak self, resultWaiters, pollNow] note in
             switch note {
-            case .wake(let key):
-                self?.wake(key)
+            case .wake(let key, let shard):
+                // Another runner holds the execution's shard: it wakes the execution, not this one.
+                guard let self, self.holds(shard: shard) || shard == nil || self.hosted.contains(key) else { return }
+                self.wake(key)
             case .finished(let key):
                 resultWaiters.signal(key)
             case .resumed:

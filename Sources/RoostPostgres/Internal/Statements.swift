@@ -140,7 +140,7 @@ enum Statements {
                 ON CONFLICT (workflow, id) DO NOTHING
                 RETURNING \(recordColumns)
             ), notified AS (
-                SELECT pg_notify($7, 'w' || key) FROM inserted WHERE $6
+                SELECT pg_notify($7, 'w' || key || coalesce(':' || $8::int, '')) FROM inserted WHERE $6
             )
             SELECT inserted.* FROM inserted LEFT JOIN (SELECT count(*) FROM notified) n ON true
             """
@@ -237,9 +237,9 @@ enum Statements {
                 UPDATE executions e SET wake_pending = true
                 FROM inserted WHERE e.key = inserted.execution AND e.status IN ('pending', 'running', 'waiting')
                   AND $5
-                RETURNING e.key
+                RETURNING e.key, e.shard
             ), notified AS (
-                SELECT pg_notify($6, 'w' || key) FROM flagged
+                SELECT pg_notify($6, 'w' || key || coalesce(':' || shard, '')) FROM flagged
             )
             SELECT target.key, (SELECT count(*) FROM inserted) + 0 * (SELECT count(*) FROM notified) FROM target
             """
