@@ -64,7 +64,15 @@ start() {
     roost=$(binary)
     log="$logs/runner-$n.log"
     : >"$log"
-    ROOST_RUNNER_ADDRESS="127.0.0.1:$(port_of "$n")" "$roost" runner >>"$log" 2>&1 &
+    # The runner outlives this script: it must not keep the script's other descriptors (a caller waiting for the
+    # script's end would wait for the runner's).
+    (
+        for fd in /proc/$BASHPID/fd/*; do
+            fd=${fd##*/}
+            if [[ $fd -gt 2 ]]; then eval "exec $fd>&-"; fi
+        done
+        ROOST_RUNNER_ADDRESS="127.0.0.1:$(port_of "$n")" exec "$roost" runner
+    ) >>"$log" 2>&1 </dev/null &
     echo $! >"$pids/runner-$n.pid"
     for _ in $(seq 1 300); do
         grep -q "runner joined the cluster" "$log" 2>/dev/null && break
