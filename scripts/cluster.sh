@@ -7,10 +7,11 @@
 #   scripts/cluster.sh kill|stop|cont N   SIGKILL, SIGSTOP or SIGCONT runner N
 #   scripts/cluster.sh restart N          stop runner N gracefully (or reap it) and start it again
 #
-# Runner N listens on 127.0.0.1:$((ROOST_CLUSTER_BASE_PORT + N)) (base 7420), or on the Nth port of
-# ROOST_CLUSTER_PORTS (comma-separated). Logs go to .roost/logs/runner-N.log and process ids to
-# .roost/cluster/runner-N.pid, under ROOST_CLUSTER_DIR instead of .roost if set. ROOST_DATABASE_URL, ROOST_SCHEMA
-# (default roost) and every other ROOST_* key are passed on to the runners.
+# Runner N is configured by cluster-config/runner-N.yaml (which names cluster-config/cluster.yaml) and listens
+# on its runner_address, 127.0.0.1:742N. With ROOST_CLUSTER_BASE_PORT set it listens on that port + N instead,
+# and with ROOST_CLUSTER_PORTS (comma-separated) on the Nth port given. Logs go to .roost/logs/runner-N.log and
+# process ids to .roost/cluster/runner-N.pid, under ROOST_CLUSTER_DIR instead of .roost if set.
+# ROOST_DATABASE_URL, ROOST_SCHEMA (default roost) and every other ROOST_* key override the files.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -24,7 +25,7 @@ pids="$state/cluster"
 mkdir -p "$logs" "$pids"
 
 usage() {
-    sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -71,7 +72,10 @@ start() {
             fd=${fd##*/}
             if [[ $fd -gt 2 ]]; then eval "exec $fd>&-"; fi
         done
-        ROOST_RUNNER_ADDRESS="127.0.0.1:$(port_of "$n")" exec "$roost" runner
+        if [[ -n "${ROOST_CLUSTER_PORTS:-}${ROOST_CLUSTER_BASE_PORT:-}" ]]; then
+            export ROOST_RUNNER_ADDRESS="127.0.0.1:$(port_of "$n")"
+        fi
+        exec "$roost" runner --config "cluster-config/runner-$n.yaml"
     ) >>"$log" 2>&1 </dev/null &
     echo $! >"$pids/runner-$n.pid"
     for _ in $(seq 1 300); do

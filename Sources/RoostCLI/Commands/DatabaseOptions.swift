@@ -18,8 +18,10 @@ struct DatabaseOptions: ParsableArguments {
     @Flag(help: "Print JSON instead of text.")
     var json = false
 
-    func storageConfiguration() throws -> StorageConfiguration {
-        var environment = ProcessInfo.processInfo.environment
+    func storageConfiguration(
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> StorageConfiguration {
+        var environment = environment
         if let schema { environment["ROOST_SCHEMA"] = schema }
         return try StorageConfiguration.fromEnvironment(url: databaseURL, environment: environment)
     }

@@ -14,20 +14,27 @@ struct RunnerCommand: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOptions
     @Option(help: "Log level: trace, debug, info, notice, warning, error (default: $ROOST_LOG_LEVEL, else info).")
     var logLevel: String?
+    @Option(name: .customLong("config"),
+            help: "A YAML configuration file, like cluster-config/runner-1.yaml; the environment overrides it.")
+    var configFile: String?
+    @Flag(help: "Check the configuration, print each setting and where it came from, and exit.")
+    var checkConfig = false
 
     func run() async throws {
         try await reportingErrors {
-            let environment = ProcessInfo.processInfo.environment
-            let storageConfiguration = try database.storageConfiguration()
-            let engineConfiguration = try RunnerSettings.engineConfiguration(environment)
-            let shardConfiguration = try RunnerSettings.shardConfiguration(environment)
-            var logger = Logger(label: "roost.runner")
-            let level = logLevel ?? environment["ROOST_LOG_LEVEL"] ?? "info"
-            guard let parsed = Logger.Level(rawValue: level) else {
-                throw ValidationError("log level '\(level)' must be one of trace, debug, info, notice, warning, error")
+            let settings = try await RunnerConfiguration(file: configFile,
+                                                         environment: ProcessInfo.processInfo.environment)
+            let configurations = try settings.explaining { try checkedConfigurations(settings.values) }
+            guard !checkConfig else {
+                printCheck(settings, configurations)
+                return
             }
-            logger.logLevel = parsed
+            var logger = Logger(label: "roost.runner")
+            logger.logLevel = configurations.logLevel
             logger[metadataKey: "roost.pid"] = "\(ProcessInfo.processInfo.processIdentifier)"
+            let storageConfiguration = configurations.storage
+            let engineConfiguration = configurations.engine
+            let shardConfiguration = configurations.shards
 
             let storage = PostgresStorage(configuration: storageConfiguration, logger: logger)
             let engine = WorkflowEngine(store: storage.store, registry: Examples.registry,
@@ -35,7 +42,7 @@ struct RunnerCommand: AsyncParsableCommand {
                                         placement: ExecutionPlacement(settings: shardConfiguration.settings),
                                         logger: logger)
             let system = try ClusterSystem(address: shardConfiguration.address, settings: shardConfiguration.settings,
-                                           configuration: try RunnerSettings.entityConfiguration(environment),
+                                           configuration: configurations.entities,
                                            messages: storage.messages, logger: logger)
             Examples.register(entitiesOn: system, storage: storage)
             let shards = ShardManager(store: storage.cluster, configuration: shardConfiguration,
@@ -57,6 +64,48 @@ struct RunnerCommand: AsyncParsableCommand {
         }
     }
 
+    /// Every configuration the runner is built from.
+    struct Configurations {
+        var storage: StorageConfiguration
+        var engine: WorkflowEngine.Configuration
+        var shards: ShardManager.Configuration
+        var entities: ClusterSystem.Configuration
+        var logLevel: Logger.Level
+    }
+
+    /// Checks every setting and builds the configurations, before anything starts.
+    func checkedConfigurations(_ values: [String: String]) throws -> Configurations {
+        let level = logLevel ?? values["ROOST_LOG_LEVEL"] ?? "info"
+        guard let parsed = Logger.Level(rawValue: level) else {
+            throw ValidationError("ROOST_LOG_LEVEL '\(level)' must be one of trace, debug, info, notice, warning, error")
+        }
+        return Configurations(storage: try database.storageConfiguration(environment: values),
+                              engine: try RunnerSettings.engineConfiguration(values),
+                              shards: try RunnerSettings.shardConfiguration(values),
+                              entities: try RunnerSettings.entityConfiguration(values),
+                              logLevel: parsed)
+    }
+
+    /// Prints what `--check-config` found: each setting given, its value and its source.
+    func printCheck(_ settings: RunnerConfiguration, _ configurations: Configurations) {
+        var rows: [[String]] = []
+        for key in RunnerConfiguration.keys {
+            guard let source = settings.sources[key], let value = settings.values[key] else { continue }
+            let shown = key == "ROOST_DATABASE_URL" ? configurations.storage.redactedURL : value
+            rows.append([RunnerConfiguration.fileKey(key), key, shown, source])
+        }
+        if database.json {
+            Output.printJSON([
+                "valid": true, "files": settings.files,
+                "settings": rows.map { ["key": $0[0], "environment": $0[1], "value": $0[2], "from": $0[3]] },
+            ])
+            return
+        }
+        print(Output.table(["setting", "environment", "value", "from"], rows))
+        print("configuration is valid: runner \(configurations.shards.address), "
+              + "lease TTL \(configurations.shards.leaseTTL), "
+              + "\(configurations.shards.settings.shardsPerGroup) shards per group")
+    }
     /// Migrates, prepares the examples' table, joins the cluster, then runs the shard manager and the engine until
     /// graceful shutdown.
     struct Runner: Service {
