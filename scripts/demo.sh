@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The demo: provisions PostgreSQL, builds roost, runs example workflows on a runner, kills the runner with
-# kill -9 while executions are in flight, resolves approvals through the client library while no runner is up,
-# brings a runner back, and reports that every execution completed with every effect exactly once.
+# The demo: provisions PostgreSQL, builds roost, brings up a three-runner cluster (scripts/cluster.sh, configured
+# from cluster-config/), starts 300 example executions, kills a runner with kill -9 mid-way, resolves the
+# approvals through the client library while it is down, brings it back, shows live progress by runner, and
+# reports that every execution completed, how many moved between runners, that every journal entry was written
+# under its shard's lease, and that every activity's effect happened exactly once.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -15,49 +17,41 @@ echo "database $ROOST_DATABASE_URL, schema $ROOST_SCHEMA"
 
 step "Build"
 swift build --product roost
-roost="$(swift build --show-bin-path)/roost"
+export ROOST_BINARY="$(swift build --show-bin-path)/roost"
+roost="$ROOST_BINARY"
 
-logs="$root/.roost/logs"
-mkdir -p "$logs"
-runner_pid=""
-cleanup() { [[ -n "$runner_pid" ]] && kill -TERM "$runner_pid" 2>/dev/null || true; }
-trap cleanup EXIT
-
-start_runner() {
-    local log="$logs/demo-runner-$1.log"
-    "$roost" runner >"$log" 2>&1 &
-    runner_pid=$!
-    for _ in $(seq 1 300); do
-        grep -q "workflow engine started" "$log" 2>/dev/null && break
-        kill -0 "$runner_pid" 2>/dev/null || { cat "$log"; exit 1; }
-        sleep 0.1
-    done
-    echo "runner $1 up (pid $runner_pid, log $log)"
-}
+# The demo's cluster keeps its own state and ports, apart from a cluster scripts/cluster.sh runs by hand.
+export ROOST_CLUSTER_DIR="$root/.roost/demo"
+export ROOST_CLUSTER_BASE_PORT="${ROOST_DEMO_BASE_PORT:-7430}"
+trap 'scripts/cluster.sh down >/dev/null 2>&1 || true' EXIT
 
 step "Fresh schema"
+scripts/cluster.sh down >/dev/null
 "$roost" demo reset
 
-step "Runner 1 starts; a client starts example executions"
-start_runner 1
+step "Three runners join the cluster and share its 300 shards"
+scripts/cluster.sh up
+
+step "A client starts 300 executions: 200 orders, 30 approvals, 30 reminders, 40 pipelines"
 "$roost" demo start
 
-step "Progress until 120 executions have completed"
+step "Live progress until 120 have finished"
 "$roost" demo watch --until 120
 
-step "kill -9 the runner mid-flight"
-kill -9 "$runner_pid"; wait "$runner_pid" 2>/dev/null || true
-echo "killed runner 1 (pid $runner_pid)"
-runner_pid=""
-"$roost" workflow list --status running --limit 5 || true
-"$roost" workflow list --status waiting --limit 5 || true
+step "kill -9 runner 2 mid-flight: the others see its database session end and take its shards"
+scripts/cluster.sh kill 2
 
-step "With no runner up, resolve every approval through the client library"
+step "While runner 2 is down, resolve every approval through the client library"
 "$roost" demo resolve
 "$roost" deferred resolve Approval approval-0 decision --value '{"approved": false, "by": "late"}' || true
 
-step "Runner 2 starts and resumes every unfinished execution"
-start_runner 2
+step "Progress with two runners until 240 have finished"
+"$roost" demo watch --until 240
+
+step "Runner 2 comes back and takes its share of the shards again"
+scripts/cluster.sh restart 2
+
+step "Progress until every execution has finished"
 "$roost" demo watch
 
 step "What happened"

@@ -137,6 +137,17 @@ public enum Migrations {
             CREATE INDEX executions_unplaced ON {schema}.executions (key)
                 WHERE shard IS NULL AND status IN ('pending', 'running', 'waiting');
             """),
+        Migration(version: 5, name: "lease history and journal writers", sql: """
+            CREATE TABLE {schema}.shard_lease_history (
+                shard_group text NOT NULL,
+                shard integer NOT NULL,
+                epoch bigint NOT NULL,
+                owner uuid NOT NULL,
+                acquired_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (shard_group, shard, epoch)
+            );
+            ALTER TABLE {schema}.journal ADD COLUMN written_by text, ADD COLUMN written_epoch bigint;
+            """),
     ]
 
     /// Applies every migration the schema lacks, under a session advisory lock so that processes starting at once

@@ -102,6 +102,9 @@ public final class PostgresClusterStore: ClusterStore {
                     WHERE expires_at < now() - interval '1 day'
                       AND NOT EXISTS (SELECT 1 FROM \(unescaped: schema).shard_leases l WHERE l.owner = r.incarnation)
                     """, logger: logger)
+                _ = try await connection.guardedRows("""
+                    DELETE FROM \(unescaped: schema).shard_lease_history WHERE acquired_at < now() - interval '30 days'
+                    """, logger: logger)
                 var machineId: Int?
                 for row in try await connection.guardedRows("""
                     INSERT INTO \(unescaped: schema).runners
@@ -188,6 +191,7 @@ public final class PostgresClusterStore: ClusterStore {
             do {
                 var acquired: [ShardLease] = []
                 for row in try await connection.guardedRows("""
+                    WITH acquired AS (
                     UPDATE \(unescaped: schema).shard_leases l
                     SET owner = \(incarnation), epoch = l.epoch + 1, acquired_at = now()
                     FROM unnest(\(shards.map(\.group))::text[], \(shards.map(\.index))::int[]) AS w(shard_group, shard)
@@ -198,6 +202,11 @@ public final class PostgresClusterStore: ClusterStore {
                            OR NOT EXISTS (SELECT 1 FROM \(unescaped: schema).runners r
                                           WHERE r.incarnation = l.owner AND r.expires_at > now()))
                     RETURNING l.shard_group, l.shard, l.epoch
+                    ), recorded AS (
+                        INSERT INTO \(unescaped: schema).shard_lease_history (shard_group, shard, epoch, owner)
+                        SELECT shard_group, shard, epoch, \(incarnation) FROM acquired
+                    )
+                    SELECT shard_group, shard, epoch FROM acquired
                     """, logger: logger) {
                     let (group, shard, epoch) = try row.decode((String, Int, Int64).self)
                     acquired.append(ShardLease(shard: ShardID(group: group, index: shard), epoch: epoch))

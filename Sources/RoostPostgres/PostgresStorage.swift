@@ -35,7 +35,8 @@ public final class PostgresStorage: Service, Sendable {
         var poolLogger = logger
         poolLogger.logLevel = max(logger.logLevel, .error)
         client = PostgresClient(configuration: configuration.clientConfiguration, backgroundLogger: poolLogger)
-        store = PostgresWorkflowStore(client: client, schema: configuration.schema, logger: logger)
+        store = PostgresWorkflowStore(client: client, schema: configuration.schema, writer: presence.name,
+                                      logger: logger)
         cluster = PostgresClusterStore(client: client, schema: configuration.schema, channel: store.channel,
                                        presence: configuration.notifications ? presence : nil, logger: logger)
         messages = PostgresMessageStore(client: client, schema: configuration.schema, logger: logger)

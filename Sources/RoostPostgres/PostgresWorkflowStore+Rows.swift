@@ -10,15 +10,16 @@ extension PostgresWorkflowStore {
                       on connection: PostgresConnection) async throws {
         let json = Self.journalJSON(entries)
         let logger = logger
+        let writer = writer
         let guarded = try await StatementGuard.shared.run(on: connection) {
             var guarded = 0
             if let status {
                 let statement = Statements.WriteJournalAndStatus(key: key, entries: json, status: status.rawValue,
-                                                                 lease: lease)
+                                                                 lease: lease, writer: writer)
                 for try await count in try await connection.execute(statement, logger: logger) { guarded = count }
             } else {
                 for try await count in try await connection.execute(
-                    Statements.WriteJournal(key: key, entries: json, lease: lease), logger: logger
+                    Statements.WriteJournal(key: key, entries: json, lease: lease, writer: writer), logger: logger
                 ) {
                     guarded = count
                 }

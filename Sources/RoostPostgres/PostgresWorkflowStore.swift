@@ -11,13 +11,16 @@ import Roost
 public final class PostgresWorkflowStore: WorkflowStore {
     let client: PostgresClient
     let schema: String
+    /// This process's session name, recorded on every journal row it writes.
+    let writer: String
     let logger: Logger
     /// The `LISTEN`/`NOTIFY` channel: one per schema.
     let channel: String
     private let handlers = Subscribers<StoreNotification>()
 
-    init(client: PostgresClient, schema: String, logger: Logger) {
+    init(client: PostgresClient, schema: String, writer: String, logger: Logger) {
         self.client = client
+        self.writer = writer
         self.schema = "\"\(schema)\""
         self.logger = logger
         channel = "\(schema)_events"
@@ -219,7 +222,8 @@ public final class PostgresWorkflowStore: WorkflowStore {
         case .failed(let failure): (status, output, error) = ("failed", nil, try Self.json(failure))
         }
         let statement = Statements.Finish(key: key, entries: Self.journalJSON(entries), status: status,
-                                          output: output, error: error, channel: channel, lease: lease)
+                                          output: output, error: error, channel: channel, lease: lease,
+                                          writer: writer)
         try await expectGuard(try await first(statement) ?? 0, key: key)
     }
 

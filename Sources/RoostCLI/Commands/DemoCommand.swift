@@ -5,6 +5,7 @@ import Roost
 import RoostClient
 import RoostExamples
 import RoostPostgres
+import RoostTesting
 
 /// `roost demo …`: the steps `scripts/demo.sh` drives — start a batch of example executions, resolve the
 /// approvals through the client library, show live progress, and report what happened.
@@ -88,61 +89,63 @@ struct DemoCommand: AsyncParsableCommand {
 
     struct Watch: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show live progress until enough executions have completed.")
-        @Option(help: "Stop once this many have completed (default: all).") var until: Int?
+            abstract: "Show live progress, by runner, until enough executions have finished.")
+        @Option(help: "Stop once this many have finished (default: all).") var until: Int?
         @Option(help: "Give up after this many seconds.") var timeout: Double = 300
         @OptionGroup var database: DatabaseOptions
 
         func run() async throws {
             try await reportingErrors {
                 let deadline = ContinuousClock.now + .milliseconds(Int64(timeout * 1000))
+                let live = isatty(STDOUT_FILENO) == 1
+                var lastPrinted = ContinuousClock.now - .seconds(10)
                 try await database.withClient { client in
                     while true {
-                        let counts = try await DemoCounts.read(client.storage)
-                        let target = until ?? counts.total
-                        FileHandle.standardOutput.write(Data("\r\(counts.bar(target: target))".utf8))
-                        if counts.completed >= target || ContinuousClock.now >= deadline { break }
-                        try await Task.sleep(for: .milliseconds(200))
+                        let progress = try await DemoProgress.read(client.storage)
+                        let target = until ?? progress.audit.executions
+                        let done = progress.audit.completed + progress.audit.failed >= target
+                        let now = ContinuousClock.now
+                        if live {
+                            FileHandle.standardOutput.write(Data("\r\u{1B}[K\(progress.line(target: target))".utf8))
+                        } else if done || now - lastPrinted >= .seconds(2) {
+                            print(progress.line(target: target))
+                            lastPrinted = now
+                        }
+                        if done || now >= deadline { break }
+                        try await Task.sleep(for: .milliseconds(250))
                     }
                 }
-                print("")
+                if live { print("") }
             }
         }
     }
 
     struct Report: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Report outcomes and effects.")
+        static let configuration = CommandConfiguration(
+            abstract: "Report outcomes, moves between runners, fencing and effects; exit 1 on any problem.")
         @OptionGroup var database: DatabaseOptions
 
         func run() async throws {
             try await reportingErrors {
                 let healthy = try await database.withClient { client in
-                    let counts = try await DemoCounts.read(client.storage)
-                    let resumed = try await DemoCounts.scalar(client.storage, """
-                        SELECT count(*)::int FROM executions WHERE attempt > 1
-                        """)
-                    let duplicated = try await DemoCounts.scalar(client.storage, """
-                        SELECT count(*)::int FROM (SELECT execution_id, step FROM example_effects
-                        GROUP BY execution_id, step HAVING count(*) > 1) d
-                        """)
-                    let expected = try await DemoCounts.scalar(client.storage, """
-                        SELECT coalesce(sum(CASE workflow WHEN 'Order' THEN 3 WHEN 'Approval' THEN 2
-                            WHEN 'Reminder' THEN 1 ELSE (input->>'steps')::int END), 0)::int
-                        FROM executions WHERE status = 'completed'
-                        """)
-                    let effects = try await DemoCounts.scalar(client.storage, "SELECT count(*)::int FROM example_effects")
+                    let audit = try await ClusterAudit.read(client.storage)
+                    let effects = try await ExampleEffects.read(client.storage)
                     print("""
 
                         Report
-                          executions:  \(counts.total) started, \(counts.completed) completed, \
-                        \(counts.failed) failed, \(counts.unfinished) unfinished
-                          resumed:     \(resumed) executions were resumed by a restarted runner (attempt > 1)
-                          effects:     \(effects) activity effects recorded, \(expected) expected, \
-                        \(duplicated) (execution, step) pairs recorded more than once
+                          executions:  \(audit.executions) started, \(audit.completed) completed, \
+                        \(audit.failed) failed, \(audit.unfinished) unfinished
+                          moved:       \(audit.moved) executions ran on more than one runner process
+                          fencing:     \(audit.unfencedEntries) journal entries written by a runner that did not \
+                        hold the shard, \(audit.unattributedEntries) written outside the cluster
+                          effects:     \(effects.recorded) activity effects recorded, \(effects.expected) expected, \
+                        \(effects.duplicated) (execution, step) pairs recorded more than once, \(effects.missing) missing
                         """)
-                    return counts.completed == counts.total && duplicated == 0 && effects == expected
+                    return audit.completed == audit.executions && audit.unfencedEntries == 0
+                        && audit.unattributedEntries == 0 && effects.exactlyOnce
                 }
-                print(healthy ? "  verdict:     every execution completed and every effect happened exactly once"
+                print(healthy ? "  verdict:     every execution completed, every journal entry was written under "
+                                + "its shard's lease, and every effect happened exactly once"
                       : "  verdict:     PROBLEM — see the numbers above")
                 if !healthy { throw ExitCode(1) }
             }
@@ -150,37 +153,49 @@ struct DemoCommand: AsyncParsableCommand {
     }
 }
 
-/// Execution counts by status for the demo.
-struct DemoCounts {
-    var total = 0
-    var completed = 0
-    var failed = 0
-    var unfinished: Int { total - completed - failed }
+/// The demo's live view: the audit's counts, and each live runner's shards and executions in flight.
+struct DemoProgress {
+    var audit: ClusterAudit
+    /// Live runners by address: shards held and unfinished executions on them.
+    var runners: [(address: String, shards: Int, inFlight: Int)]
+    /// Unfinished executions on shards no live runner holds.
+    var unowned: Int
 
-    static func read(_ storage: PostgresStorage) async throws -> DemoCounts {
-        var counts = DemoCounts()
+    static func read(_ storage: PostgresStorage) async throws -> DemoProgress {
         let schema = "\"\(storage.configuration.schema)\""
-        for try await (status, count) in try await storage.client.query("""
-            SELECT status, count(*)::int FROM \(unescaped: schema).executions GROUP BY status
-            """).decode((String, Int).self) {
-            counts.total += count
-            if status == "completed" { counts.completed += count }
-            if status == "failed" || status == "cancelled" { counts.failed += count }
+        var runners: [(address: String, shards: Int, inFlight: Int)] = []
+        var unowned = 0
+        for try await (address, shards, inFlight) in try await storage.client.query("""
+            WITH live AS (
+                SELECT incarnation, address FROM \(unescaped: schema).runners
+                WHERE expires_at > now() AND stopped_at IS NULL
+            ), held AS (
+                SELECT l.shard, live.address FROM \(unescaped: schema).shard_leases l JOIN live ON live.incarnation = l.owner
+                WHERE l.shard_group = (SELECT split_part(value, ',', 1) FROM \(unescaped: schema).cluster_settings
+                                       WHERE name = 'shard_groups')
+            ), flying AS (
+                SELECT coalesce(held.address, '') AS address, count(*)::int AS n
+                FROM \(unescaped: schema).executions e LEFT JOIN held ON held.shard = e.shard
+                WHERE e.status IN ('pending', 'running', 'waiting') GROUP BY 1
+            )
+            SELECT a.address, (SELECT count(*)::int FROM held WHERE held.address = a.address),
+                   coalesce((SELECT n FROM flying WHERE flying.address = a.address), 0)
+            FROM (SELECT DISTINCT address FROM live UNION SELECT '' ) a ORDER BY a.address
+            """, logger: storage.logger).decode((String, Int, Int).self) {
+            if address.isEmpty { unowned = inFlight } else { runners.append((address, shards, inFlight)) }
         }
-        return counts
+        return DemoProgress(audit: try await ClusterAudit.read(storage), runners: runners, unowned: unowned)
     }
 
-    static func scalar(_ storage: PostgresStorage, _ sql: String) async throws -> Int {
-        for try await value in try await storage.client.query(PostgresQuery(unsafeSQL: sql)).decode(Int.self) {
-            return value
-        }
-        return 0
-    }
-
-    func bar(target: Int) -> String {
-        let width = 40
-        let filled = target == 0 ? width : min(width, completed * width / target)
-        return "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-            + "] \(completed)/\(total) completed, \(unfinished) in flight   "
+    /// One line: a bar of finished executions, then each runner's executions in flight and the moves so far.
+    func line(target: Int) -> String {
+        let width = 30
+        let finished = audit.completed + audit.failed
+        let filled = target == 0 ? width : min(width, finished * width / target)
+        let bar = "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "]"
+        let perRunner = runners.map { "\($0.address) \($0.inFlight) (\($0.shards) shards)" }
+            + (unowned > 0 ? ["no runner \(unowned)"] : [])
+        return "\(bar) \(finished)/\(audit.executions) finished | in flight: "
+            + perRunner.joined(separator: ", ") + " | moved \(audit.moved)"
     }
 }

@@ -13,18 +13,23 @@ enum Statements {
 
     /// Upserts journal rows from the JSON array in parameter `$<parameter>` for the keys the statement's
     /// `guard` CTE returned. A completed or failed entry is never overwritten; a sleep's or a deferred wait's due
-    /// time is stored once.
-    static func journalUpsert(parameter: Int) -> String {
+    /// time is stored once. Each row keeps who wrote it last (`written_by`: the writing process's session name,
+    /// `$<writer>`) and the epoch of the execution's shard when it was written (`written_epoch`), read from the
+    /// lease row itself rather than from the writer, so an audit can compare the two with the lease history.
+    static func journalUpsert(parameter: Int, group: Int, writer: Int) -> String {
         """
-        INSERT INTO journal AS j (execution, position, kind, name, state, attempts, result, error, due_at)
-        SELECT guard.key, e.position, e.kind, e.name, e.state, e.attempts, e.result::jsonb, e.error, e.due_at
+        INSERT INTO journal AS j (execution, position, kind, name, state, attempts, result, error, due_at,
+                                  written_by, written_epoch)
+        SELECT guard.key, e.position, e.kind, e.name, e.state, e.attempts, e.result::jsonb, e.error, e.due_at,
+               $\(writer), (SELECT l.epoch FROM shard_leases l WHERE l.shard_group = $\(group) AND l.shard = guard.shard)
         FROM guard, jsonb_to_recordset($\(parameter)::jsonb) AS e(
             position int, kind text, name text, state text, attempts int, result text, error jsonb,
             due_at timestamptz)
         ON CONFLICT (execution, position) DO UPDATE
         SET state = excluded.state, attempts = excluded.attempts, result = excluded.result,
             error = excluded.error, updated_at = now(),
-            due_at = CASE WHEN j.kind IN ('sleep', 'deferred') THEN j.due_at ELSE excluded.due_at END
+            due_at = CASE WHEN j.kind IN ('sleep', 'deferred') THEN j.due_at ELSE excluded.due_at END,
+            written_by = excluded.written_by, written_epoch = excluded.written_epoch
         WHERE j.state NOT IN ('completed', 'failed')
         RETURNING 1
         """
@@ -42,22 +47,24 @@ enum Statements {
     struct WriteJournal: PostgresPreparedStatement {
         static let sql = """
             WITH guard AS (
-                SELECT key FROM executions WHERE key = $1 AND status IN ('running', 'waiting')
+                SELECT key, shard FROM executions WHERE key = $1 AND status IN ('running', 'waiting')
                   AND \(fence(group: 3, epoch: 4)) FOR SHARE
-            ), written AS (\(journalUpsert(parameter: 2)))
+            ), written AS (\(journalUpsert(parameter: 2, group: 3, writer: 5)))
             SELECT (SELECT count(*) FROM guard)
             """
-        static let bindingDataTypes: [PostgresDataType] = [.int8, .text, .text, .int8]
+        static let bindingDataTypes: [PostgresDataType] = [.int8, .text, .text, .int8, .text]
         var key: ExecutionKey
         var entries: String
         var lease: ShardLease?
+        var writer: String
 
         func makeBindings() throws -> PostgresBindings {
-            var bindings = PostgresBindings(capacity: 4)
+            var bindings = PostgresBindings(capacity: 5)
             bindings.append(key)
             bindings.append(entries)
             bindings.append(lease?.shard.group)
             bindings.append(lease?.epoch)
+            bindings.append(writer)
             return bindings
         }
 
@@ -69,23 +76,26 @@ enum Statements {
         static let sql = """
             WITH guard AS (
                 UPDATE executions SET status = $3, updated_at = now()
-                WHERE key = $1 AND status IN ('running', 'waiting') AND \(fence(group: 4, epoch: 5)) RETURNING key
-            ), written AS (\(journalUpsert(parameter: 2)))
+                WHERE key = $1 AND status IN ('running', 'waiting') AND \(fence(group: 4, epoch: 5))
+                RETURNING key, shard
+            ), written AS (\(journalUpsert(parameter: 2, group: 4, writer: 6)))
             SELECT (SELECT count(*) FROM guard)
             """
-        static let bindingDataTypes: [PostgresDataType] = [.int8, .text, .text, .text, .int8]
+        static let bindingDataTypes: [PostgresDataType] = [.int8, .text, .text, .text, .int8, .text]
         var key: ExecutionKey
         var entries: String
         var status: String
         var lease: ShardLease?
+        var writer: String
 
         func makeBindings() throws -> PostgresBindings {
-            var bindings = PostgresBindings(capacity: 5)
+            var bindings = PostgresBindings(capacity: 6)
             bindings.append(key)
             bindings.append(entries)
             bindings.append(status)
             bindings.append(lease?.shard.group)
             bindings.append(lease?.epoch)
+            bindings.append(writer)
             return bindings
         }
 
@@ -99,14 +109,15 @@ enum Statements {
                 UPDATE executions
                 SET status = $3, output = $4::jsonb, error = $5::jsonb, updated_at = now(), finished_at = now()
                 WHERE key = $1 AND status IN ('running', 'waiting') AND \(fence(group: 7, epoch: 8))
-                RETURNING key, watched
-            ), written AS (\(journalUpsert(parameter: 2))
+                RETURNING key, shard, watched
+            ), written AS (\(journalUpsert(parameter: 2, group: 7, writer: 9))
             ), notified AS (
                 SELECT pg_notify($6, 'f' || key) FROM guard WHERE watched
             )
             SELECT (SELECT count(*) FROM guard) + 0 * (SELECT count(*) FROM notified)
             """
-        static let bindingDataTypes: [PostgresDataType] = [.int8, .text, .text, .text, .text, .text, .text, .int8]
+        static let bindingDataTypes: [PostgresDataType] = [.int8, .text, .text, .text, .text, .text, .text, .int8,
+                                                           .text]
         var key: ExecutionKey
         var entries: String
         var status: String
@@ -114,9 +125,10 @@ enum Statements {
         var error: String?
         var channel: String
         var lease: ShardLease?
+        var writer: String
 
         func makeBindings() throws -> PostgresBindings {
-            var bindings = PostgresBindings(capacity: 8)
+            var bindings = PostgresBindings(capacity: 9)
             bindings.append(key)
             bindings.append(entries)
             bindings.append(status)
@@ -125,6 +137,7 @@ enum Statements {
             bindings.append(channel)
             bindings.append(lease?.shard.group)
             bindings.append(lease?.epoch)
+            bindings.append(writer)
             return bindings
         }
 
