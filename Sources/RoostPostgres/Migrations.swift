@@ -147,6 +147,20 @@ public enum Migrations {
                 PRIMARY KEY (shard_group, shard, epoch)
             );
             ALTER TABLE {schema}.journal ADD COLUMN written_by text, ADD COLUMN written_epoch bigint;
+            CREATE OR REPLACE FUNCTION {schema}.hold_lease(shard_group text, shard bigint, epoch bigint)
+            RETURNS boolean LANGUAGE sql VOLATILE AS $$
+                SELECT EXISTS (
+                    SELECT 1 FROM {schema}.shard_leases l
+                    JOIN {schema}.runners r ON r.incarnation = l.owner AND r.expires_at > now()
+                    WHERE l.shard_group = $1 AND l.shard = $2 AND l.epoch = $3
+                      AND set_config('idle_in_transaction_session_timeout', r.lease_ttl_ms::text, true) IS NOT NULL
+                    FOR SHARE OF l)
+            $$;
+            COMMENT ON FUNCTION {schema}.hold_lease(text, bigint, bigint) IS
+                'Whether the shard is held at the epoch by a live runner; share-locks the lease row until the '
+                'transaction ends, so no one acquires the shard before the fenced write ends and a lost lease '
+                'fences it. The transaction may then stay idle for at most the owner''s lease TTL: a paused '
+                'writer loses its session rather than keep the shard from moving.';
             """),
     ]
 

@@ -185,23 +185,29 @@ public final class PostgresClusterStore: ClusterStore {
     public func acquire(_ shards: [ShardID], incarnation: UUID) async throws -> [ShardLease] {
         guard !shards.isEmpty else { return [] }
         // Repeatable read: a lease another runner changed since this statement's snapshot is a serialization
-        // failure, not a steal decided on a stale view of who is live.
+        // failure, not a steal decided on a stale view of who is live. A lease row that a fenced write still
+        // share-locks is skipped, not waited for: the write may belong to a paused process, and waiting would stop
+        // this runner's heartbeats; the next rebalance tries that shard again.
         return try await client.withConnection { connection in
             _ = try await connection.guardedRows("BEGIN ISOLATION LEVEL REPEATABLE READ", logger: logger)
             do {
                 var acquired: [ShardLease] = []
                 for row in try await connection.guardedRows("""
-                    WITH acquired AS (
-                    UPDATE \(unescaped: schema).shard_leases l
-                    SET owner = \(incarnation), epoch = l.epoch + 1, acquired_at = now()
-                    FROM unnest(\(shards.map(\.group))::text[], \(shards.map(\.index))::int[]) AS w(shard_group, shard)
-                    WHERE l.shard_group = w.shard_group AND l.shard = w.shard
-                      AND EXISTS (SELECT 1 FROM \(unescaped: schema).runners
-                                  WHERE incarnation = \(incarnation) AND expires_at > now())
-                      AND (l.owner IS NULL OR l.owner = \(incarnation)
-                           OR NOT EXISTS (SELECT 1 FROM \(unescaped: schema).runners r
-                                          WHERE r.incarnation = l.owner AND r.expires_at > now()))
-                    RETURNING l.shard_group, l.shard, l.epoch
+                    WITH candidates AS (
+                        SELECT l.shard_group, l.shard FROM \(unescaped: schema).shard_leases l
+                        JOIN unnest(\(shards.map(\.group))::text[], \(shards.map(\.index))::int[])
+                            AS w(shard_group, shard) ON l.shard_group = w.shard_group AND l.shard = w.shard
+                        WHERE EXISTS (SELECT 1 FROM \(unescaped: schema).runners
+                                      WHERE incarnation = \(incarnation) AND expires_at > now())
+                          AND (l.owner IS NULL OR l.owner = \(incarnation)
+                               OR NOT EXISTS (SELECT 1 FROM \(unescaped: schema).runners r
+                                              WHERE r.incarnation = l.owner AND r.expires_at > now()))
+                        FOR UPDATE OF l SKIP LOCKED
+                    ), acquired AS (
+                        UPDATE \(unescaped: schema).shard_leases l
+                        SET owner = \(incarnation), epoch = l.epoch + 1, acquired_at = now()
+                        FROM candidates c WHERE l.shard_group = c.shard_group AND l.shard = c.shard
+                        RETURNING l.shard_group, l.shard, l.epoch
                     ), recorded AS (
                         INSERT INTO \(unescaped: schema).shard_lease_history (shard_group, shard, epoch, owner)
                         SELECT shard_group, shard, epoch, \(incarnation) FROM acquired

@@ -119,6 +119,9 @@ final class ProcessHarness: Sendable {
         return (status, process.output)
     }
 
+    /// Every runner process this harness started, live or not.
+    var processes: [RunnerProcess] { runners.withLock { $0 } }
+
     /// Every runner's output, for a failed test.
     var logs: String {
         runners.withLock { $0.map { "----- \($0.name) (pid \($0.pid)) -----\n\($0.output)" }.joined(separator: "\n") }
@@ -144,18 +147,23 @@ final class ProcessHarness: Sendable {
 /// Runs a multi-process test on a fresh schema; on failure prints every runner's output, on success stays quiet.
 func withProcesses(_ body: (ProcessHarness) async throws -> Void) async throws {
     try await TestDatabase.withStorage(prefix: "proc") { storage in
-        try await Examples.prepare(storage)
-        try await withRoostClient(storage.configuration, registry: Examples.registry,
-                                  logger: TestDatabase.logger) { client in
-            let harness = ProcessHarness(storage: storage, client: client)
-            do {
-                try await body(harness)
-                await harness.killAll()
-            } catch {
-                await harness.killAll()
-                print(harness.logs)
-                throw error
-            }
+        try await withHarness(storage, body)
+    }
+}
+
+/// Runs a multi-process test on a storage whose schema is ready for it.
+func withHarness(_ storage: PostgresStorage, _ body: (ProcessHarness) async throws -> Void) async throws {
+    try await Examples.prepare(storage)
+    try await withRoostClient(storage.configuration, registry: Examples.registry,
+                              logger: TestDatabase.logger) { client in
+        let harness = ProcessHarness(storage: storage, client: client)
+        do {
+            try await body(harness)
+            await harness.killAll()
+        } catch {
+            await harness.killAll()
+            print(harness.logs)
+            throw error
         }
     }
 }
