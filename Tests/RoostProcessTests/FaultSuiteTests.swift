@@ -48,15 +48,9 @@ struct FaultSuiteTests {
 
     /// Awaits the moment at least `count` executions have finished: the cluster made progress.
     private func awaitFinished(_ harness: ProcessHarness, atLeast count: Int) async throws {
-        let deadline = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < deadline {
-            let finished = try await harness.count("""
-                SELECT count(*)::int FROM executions WHERE status IN ('completed', 'failed', 'cancelled')
-                """)
-            if finished >= count { return }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        throw Failed(description: "fewer than \(count) executions finished")
+        try await harness.awaitCount("""
+            SELECT count(*)::int FROM executions WHERE status IN ('completed', 'failed', 'cancelled')
+            """, atLeast: count)
     }
 
     /// The checks every scenario ends with.

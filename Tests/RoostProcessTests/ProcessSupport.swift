@@ -44,11 +44,12 @@ final class ProcessHarness: Sendable {
     }
 
     /// Starts a runner on a free port with a short lease and rebalance interval.
-    func startClusterRunner(_ name: String, leaseTTL: String = "2") async throws -> ClusterRunner {
+    func startClusterRunner(_ name: String, leaseTTL: String = "2",
+                            environment extra: [String: String] = [:]) async throws -> ClusterRunner {
         let address = "127.0.0.1:\(FreePort.next())"
         let process = try await startRunner(name, environment: [
             "ROOST_RUNNER_ADDRESS": address, "ROOST_LEASE_TTL": leaseTTL, "ROOST_REBALANCE_INTERVAL_MS": "200",
-        ])
+        ].merging(extra) { $1 })
         return ClusterRunner(process: process, address: address)
     }
 
@@ -102,6 +103,17 @@ final class ProcessHarness: Sendable {
             try await Task.sleep(for: .milliseconds(20))
         }
         throw Failed(description: "the counters did not reach \(value)")
+    }
+
+    /// Awaits the moment a counting query returns at least `count`.
+    /// - Parameter timeout: A guard against a hung test, not a timing assertion.
+    func awaitCount(_ query: PostgresQuery, atLeast count: Int, timeout: Duration = .seconds(60)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if try await self.count(query) >= count { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw Failed(description: "\(query.sql) stayed below \(count)")
     }
 
     /// The integer a query returns (a count), 0 without a row.

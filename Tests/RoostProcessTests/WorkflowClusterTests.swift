@@ -1,4 +1,5 @@
 import Foundation
+import PostgresNIO
 import Roost
 import RoostClient
 import RoostExamples
@@ -60,6 +61,32 @@ struct WorkflowClusterTests {
             try require(ranOn.values.filter { $0 > 0 }.count >= 2, "executions ran on several runners: \(ranOn)")
             let moved = try await client.list(ExecutionFilter(limit: 1_000)).filter { $0.attempt > 1 }.count
             try require(moved > 0, "some executions of the killed runner were resumed by another")
+        }
+    }
+
+    @Test("a start and a resolve through RoostClient reach the shard's owner by notification, with the poll an hour away")
+    func clientStartAndResolveNotifyTheOwner() async throws {
+        try await withProcesses { harness in
+            // Runners whose batched poll never comes during the test: only notifications can reach them.
+            let slowPoll = ["ROOST_POLL_INTERVAL_MS": "3600000"]
+            let runners = [try await harness.startClusterRunner("slow-1", environment: slowPoll),
+                           try await harness.startClusterRunner("slow-2", environment: slowPoll)]
+            _ = try await harness.awaitAssignment(to: runners.map(\.address))
+            let ids = (0..<10).map { "notified-\($0)" }
+            for id in ids {
+                _ = try await harness.client.start(Approval.self, id: id, input: .init(requestId: id, coolOffMs: 0))
+            }
+            try await harness.awaitCount("""
+                SELECT count(*)::int FROM executions WHERE id = ANY(\(ids)) AND status = 'waiting'
+                """, atLeast: ids.count)
+            for id in ids {
+                try await harness.client.resolve(Approval.decision, of: Approval.self, id: id,
+                                                 value: .init(approved: true, by: "notified"))
+            }
+            for id in ids {
+                let decision = try await harness.client.result(of: Approval.self, id: id, timeout: .seconds(60))
+                try require(decision.by == "notified", "\(id) completed")
+            }
         }
     }
 

@@ -7,17 +7,21 @@ import RoostExamples
 import RoostPostgres
 import RoostTesting
 
-/// `roost bench cluster`: entity call latency (owner local and remote), call throughput (reads, best-effort and
-/// persisted increments), and the time from a runner's kill -9 to the first successful call on one of its shards,
-/// with three runners: two `roost runner` processes and this process.
+/// `roost bench cluster`: workflow throughput with one and three `roost runner` processes; then, with three
+/// runners (two `roost runner` processes and this process), entity call latency (owner local and remote), call
+/// throughput (reads, best-effort and persisted increments), deferred wake-up latency across runners, and the time
+/// from a runner's kill -9 to the first successful call on one of its shards and to the resumption of its
+/// executions.
 struct ClusterBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "cluster", abstract: "Entity call latency and throughput, and fail-over time, with three runners.")
+        commandName: "cluster",
+        abstract: "Workflow throughput with 1 and 3 runners; entity calls, wake-ups and fail-over with three runners.")
     @OptionGroup var database: DatabaseOptions
     @Option(help: "Sequential calls per latency sample set.") var samples = 500
     @Option(help: "Seconds per throughput run.") var seconds: Double = 5
     @Option(help: "Concurrent callers in the throughput runs.") var concurrency = 64
     @Option(name: .customLong("lease-ttl"), help: "The runners' lease TTL in seconds.") var leaseTTL: Double = 10
+    @Option(help: "Deferred wake-up samples per path.") var wakeSamples = 100
 
     func run() async throws {
         try await reportingErrors {
@@ -42,7 +46,8 @@ struct ClusterBenchRun {
             try await storage.migrate()
             try await Examples.prepare(storage)
             let ttl = Duration.milliseconds(Int64(options.leaseTTL * 1000))
-            let children = try await startRunners(2)
+            let workflowThroughput = try await workflowThroughput()
+            let children = try await startRunners(2, schema: configuration.schema)
             defer { for child in children { child.process.signal(SIGKILL) } }
 
             let address = "127.0.0.1:\(FreePort.next())"
@@ -68,11 +73,14 @@ struct ClusterBenchRun {
                 }
                 let runners = [address] + children.map(\.address)
                 try await settle(storage, runners: runners)
-                var report: [String: Any] = ["runners": runners.count, "leaseTTLSeconds": options.leaseTTL]
+                var report: [String: Any] = ["runners": runners.count, "leaseTTLSeconds": options.leaseTTL,
+                                             "workflowThroughput": workflowThroughput]
                 log("entity call latency")
                 report["callLatencyMs"] = try await latency(system, local: address, runners: runners)
                 log("entity call throughput")
                 report["throughput"] = try await throughput(system)
+                report["deferredWakeMs"] = try await deferredWake(engine.executions, host: children[1].address,
+                                                                  runners: runners, storage: storage)
                 log("fail-over after kill -9")
                 report["failover"] = try await failover(system, storage: storage, victim: children[0],
                                                         runners: runners)
@@ -82,19 +90,21 @@ struct ClusterBenchRun {
         }
     }
 
-    private func log(_ message: String) {
+    func log(_ message: String) {
         FileHandle.standardError.write(Data("bench: \(message)\n".utf8))
     }
 
-    private func startRunners(_ count: Int) async throws -> [(process: RunnerProcess, address: String)] {
+    /// Starts `count` `roost runner` processes on a schema, numbered from `numbered`, each once it has joined.
+    func startRunners(_ count: Int, schema: String, numbered first: Int = 1) async throws
+        -> [(process: RunnerProcess, address: String)] {
         if ProcessInfo.processInfo.environment["ROOST_BINARY"] == nil {
             setenv("ROOST_BINARY", URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path, 1)
         }
         var runners: [(process: RunnerProcess, address: String)] = []
-        for index in 1...count {
+        for index in first..<(first + count) {
             let address = "127.0.0.1:\(FreePort.next())"
             let process = try RunnerProcess(name: "runner-\(index)", environment: [
-                "ROOST_DATABASE_URL": configuration.url, "ROOST_SCHEMA": configuration.schema,
+                "ROOST_DATABASE_URL": configuration.url, "ROOST_SCHEMA": schema,
                 "ROOST_RUNNER_ADDRESS": address, "ROOST_LEASE_TTL": "\(options.leaseTTL)",
                 "ROOST_REBALANCE_INTERVAL_MS": "500",
             ])
@@ -105,7 +115,7 @@ struct ClusterBenchRun {
     }
 
     /// Waits until every shard is held by its rendezvous target.
-    private func settle(_ storage: PostgresStorage, runners: [String]) async throws {
+    func settle(_ storage: PostgresStorage, runners: [String]) async throws {
         while true {
             let status = try await storage.cluster.status()
             if !status.leases.isEmpty, status.leases.allSatisfy({
@@ -118,7 +128,7 @@ struct ClusterBenchRun {
     }
 
     /// Entity ids (`prefix-N`) whose shard `owner` holds (or does not hold).
-    private func ids(ownedBy owner: String, _ owned: Bool, runners: [String], count: Int,
+    func ids(ownedBy owner: String, _ owned: Bool, runners: [String], count: Int,
                      prefix: String = "bench") -> [String] {
         let settings = ClusterSettings()
         var ids: [String] = []
@@ -218,7 +228,7 @@ struct ClusterBenchRun {
                 "killToExecutionResumedMs": Percentiles.summary(resumed)]
     }
 
-    private func count(_ storage: PostgresStorage, _ query: PostgresQuery) async throws -> Int {
+    func count(_ storage: PostgresStorage, _ query: PostgresQuery) async throws -> Int {
         for try await value in try await storage.client.query(query).decode(Int.self) { return value }
         return 0
     }

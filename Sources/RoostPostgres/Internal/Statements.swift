@@ -144,7 +144,9 @@ enum Statements {
         func decodeRow(_ row: PostgresRow) throws -> Int { try row.decode(Int.self) }
     }
 
-    /// A new execution, unless its id exists; a `pending` one is announced to runners.
+    /// A new execution, unless its id exists; a `pending` one is announced to runners. The `notified` CTE must be
+    /// used by the query's result: PostgreSQL never runs a `SELECT` CTE that nothing reads, and removes a `LEFT
+    /// JOIN` whose columns nothing uses.
     struct InsertExecution: PostgresPreparedStatement {
         static let sql = """
             WITH inserted AS (
@@ -155,7 +157,7 @@ enum Statements {
             ), notified AS (
                 SELECT pg_notify($7, 'w' || key || coalesce(':' || $8::int, '')) FROM inserted WHERE $6
             )
-            SELECT inserted.* FROM inserted LEFT JOIN (SELECT count(*) FROM notified) n ON true
+            SELECT inserted.* FROM inserted WHERE (SELECT count(*) FROM notified) >= 0
             """
         static let bindingDataTypes: [PostgresDataType] = [.text, .text, .text, .text, .int4, .bool, .text, .int4]
         var workflow: String
