@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "RoostClient", targets: ["RoostClient"]),
         .library(name: "RoostTesting", targets: ["RoostTesting"]),
         .library(name: "RoostExamples", targets: ["RoostExamples"]),
+        .library(name: "RoostHTTP", targets: ["RoostHTTP"]),
         .executable(name: "roost", targets: ["roost"]),
     ],
     dependencies: [
@@ -28,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
         .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0", traits: ["YAML"]),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
     ],
     targets: [
         .target(
@@ -65,6 +67,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "RoostHTTP",
+            dependencies: [
+                "Roost",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "RoostExamples",
             dependencies: [
                 "Roost",
@@ -80,6 +91,7 @@ let package = Package(
                 "RoostPostgres",
                 "RoostClient",
                 "RoostExamples",
+                "RoostHTTP",
                 "RoostTesting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -110,6 +122,8 @@ let package = Package(
             dependencies: [
                 "Roost", "RoostPostgres", "RoostClient", "RoostTesting", "RoostExamples",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                "RoostHTTP",
+                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings
         ),

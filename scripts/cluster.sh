@@ -12,6 +12,8 @@
 # and with ROOST_CLUSTER_PORTS (comma-separated) on the Nth port given. Logs go to .roost/logs/runner-N.log and
 # process ids to .roost/cluster/runner-N.pid, under ROOST_CLUSTER_DIR instead of .roost if set.
 # ROOST_DATABASE_URL, ROOST_SCHEMA (default roost) and every other ROOST_* key override the files.
+# Runner N serves the HTTP API on its file's http_address (127.0.0.1:808N; off with custom ports) with the token
+# ROOST_API_TOKEN, else one made once and kept in .roost/api-token.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -25,13 +27,22 @@ pids="$state/cluster"
 mkdir -p "$logs" "$pids"
 
 usage() {
-    sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
 database() {
     export ROOST_DATABASE_URL="${ROOST_DATABASE_URL:-$(scripts/postgres.sh start)}"
     export ROOST_SCHEMA="${ROOST_SCHEMA:-roost}"
+}
+
+# The HTTP API's token: ROOST_API_TOKEN, else one made once for this checkout and kept in the state directory.
+api_token() {
+    if [[ -z "${ROOST_API_TOKEN:-}" ]]; then
+        [[ -s "$state/api-token" ]] || (umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$state/api-token")
+        ROOST_API_TOKEN=$(cat "$state/api-token")
+    fi
+    export ROOST_API_TOKEN
 }
 
 binary() {
@@ -74,6 +85,8 @@ start() {
         done
         if [[ -n "${ROOST_CLUSTER_PORTS:-}${ROOST_CLUSTER_BASE_PORT:-}" ]]; then
             export ROOST_RUNNER_ADDRESS="127.0.0.1:$(port_of "$n")"
+            # The files' HTTP ports belong to the cluster on the default ports.
+            export ROOST_HTTP_ADDRESS="${ROOST_HTTP_ADDRESS:-}"
         fi
         exec "$roost" runner --config "cluster-config/runner-$n.yaml"
     ) >>"$log" 2>&1 </dev/null &
@@ -119,9 +132,14 @@ command="${1:-}"
 case "$command" in
     up)
         database
+        api_token
         [[ -n "${ROOST_BINARY:-}" ]] || swift build --product roost
         for n in $(seq 1 "$runners"); do start "$n"; done
         echo "database $ROOST_DATABASE_URL, schema $ROOST_SCHEMA"
+        if [[ -z "${ROOST_CLUSTER_PORTS:-}${ROOST_CLUSTER_BASE_PORT:-}" ]]; then
+            echo "HTTP API on 127.0.0.1:8081-8083; token in $state/api-token:"
+            echo "  curl -H \"Authorization: Bearer \$(cat $state/api-token)\" http://127.0.0.1:8081/v1/executions"
+        fi
         ;;
     down)
         for n in $(seq 1 "$runners"); do stop_gracefully "$n"; done
@@ -143,6 +161,7 @@ case "$command" in
     stop) number "${2:-}"; signal "$2" STOP ;;
     cont) number "${2:-}"; signal "$2" CONT ;;
     restart)
+        api_token
         number "${2:-}"
         database
         stop_gracefully "$2"

@@ -5,6 +5,16 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
+# The HTTP API tests call the runners the way an operator does: with curl.
+if ! command -v curl >/dev/null 2>&1; then
+    if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+        apt-get update >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends curl >&2
+    else
+        echo "test.sh: the HTTP API tests need curl; install it (apt-get install curl)" >&2
+        exit 1
+    fi
+fi
+
 export ROOST_DATABASE_URL="${ROOST_DATABASE_URL:-$(scripts/postgres.sh start)}"
 echo "database: $ROOST_DATABASE_URL"
 

@@ -22,32 +22,14 @@ enum Output {
     }
 
     /// Parses stored JSON text for embedding.
-    static func embed(_ json: String?) -> Any {
-        guard let json, let value = try? JSONSerialization.jsonObject(with: Data(json.utf8),
-                                                                      options: [.fragmentsAllowed]) else {
-            return NSNull()
-        }
-        return value
-    }
+    static func embed(_ json: String?) -> Any { JSONText.embed(json) }
 
-    static func error(_ failure: FailureInfo?) -> Any {
-        guard let failure else { return NSNull() }
-        return ["code": failure.code, "message": failure.message]
-    }
+    static func error(_ failure: FailureInfo?) -> Any { JSONText.failure(failure) }
 
-    static func date(_ date: Date?) -> Any {
-        date.map(Timestamp.format) ?? NSNull()
-    }
+    static func date(_ date: Date?) -> Any { JSONText.date(date) }
 
     /// An execution as a JSON object.
-    static func record(_ record: ExecutionRecord) -> [String: Any] {
-        [
-            "workflow": record.workflow, "id": record.id, "status": record.status.rawValue,
-            "input": embed(record.input), "output": embed(record.output), "error": error(record.error),
-            "attempt": record.attempt, "createdAt": date(record.createdAt), "updatedAt": date(record.updatedAt),
-            "finishedAt": date(record.finishedAt),
-        ]
-    }
+    static func record(_ record: ExecutionRecord) -> [String: Any] { record.jsonObject }
 
     /// An execution's result: status with output or error.
     static func result(_ record: ExecutionRecord) -> [String: Any] {

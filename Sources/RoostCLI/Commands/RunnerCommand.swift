@@ -4,6 +4,7 @@ import Logging
 import Roost
 import RoostExamples
 import RoostPostgres
+import RoostHTTP
 import ServiceLifecycle
 import UnixSignals
 
@@ -48,16 +49,22 @@ struct RunnerCommand: AsyncParsableCommand {
             let shards = ShardManager(store: storage.cluster, configuration: shardConfiguration,
                                       host: ShardHosts([system, engine]),
                                       logger: logger)
-            // Services stop in reverse order: the runner first (it stops its entities and releases its shards),
-            // then the transport, then the storage.
+            // Services stop in reverse order: the HTTP API first, then the runner (it stops its entities and
+            // releases its shards), then the transport, then the storage.
+            var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+                .init(service: storage),
+                .init(service: system, failureTerminationBehavior: .gracefullyShutdownGroup),
+                .init(service: Runner(storage: storage, system: system, shards: shards, engine: engine, logger: logger),
+                      successTerminationBehavior: .gracefullyShutdownGroup,
+                      failureTerminationBehavior: .gracefullyShutdownGroup),
+            ]
+            if let http = configurations.http {
+                services.append(.init(service: Self.httpService(http, engine: engine, shards: shards, storage: storage,
+                                                                 logger: logger),
+                                      failureTerminationBehavior: .gracefullyShutdownGroup))
+            }
             let group = ServiceGroup(configuration: .init(
-                services: [
-                    .init(service: storage),
-                    .init(service: system, failureTerminationBehavior: .gracefullyShutdownGroup),
-                    .init(service: Runner(storage: storage, system: system, shards: shards, engine: engine, logger: logger),
-                          successTerminationBehavior: .gracefullyShutdownGroup,
-                          failureTerminationBehavior: .gracefullyShutdownGroup),
-                ],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
             try await group.run()
@@ -70,6 +77,7 @@ struct RunnerCommand: AsyncParsableCommand {
         var engine: WorkflowEngine.Configuration
         var shards: ShardManager.Configuration
         var entities: ClusterSystem.Configuration
+        var http: RunnerHTTPAPI.Configuration?
         var logLevel: Logger.Level
     }
 
@@ -83,6 +91,7 @@ struct RunnerCommand: AsyncParsableCommand {
                               engine: try RunnerSettings.engineConfiguration(values),
                               shards: try RunnerSettings.shardConfiguration(values),
                               entities: try RunnerSettings.entityConfiguration(values),
+                              http: try Self.httpConfiguration(values),
                               logLevel: parsed)
     }
 
@@ -91,7 +100,8 @@ struct RunnerCommand: AsyncParsableCommand {
         var rows: [[String]] = []
         for key in RunnerConfiguration.keys {
             guard let source = settings.sources[key], let value = settings.values[key] else { continue }
-            let shown = key == "ROOST_DATABASE_URL" ? configurations.storage.redactedURL : value
+            let shown = key == "ROOST_DATABASE_URL" ? configurations.storage.redactedURL
+                : key == "ROOST_API_TOKEN" ? "(\(value.count) characters, not shown)" : value
             rows.append([RunnerConfiguration.fileKey(key), key, shown, source])
         }
         if database.json {

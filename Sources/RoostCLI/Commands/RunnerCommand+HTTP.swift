@@ -1,0 +1,47 @@
+import ArgumentParser
+import Logging
+import PostgresNIO
+import Roost
+import RoostHTTP
+import RoostPostgres
+import ServiceLifecycle
+
+extension RunnerCommand {
+    /// The HTTP API's configuration: `nil` without `ROOST_HTTP_ADDRESS`.
+    static func httpConfiguration(_ values: [String: String]) throws -> RunnerHTTPAPI.Configuration? {
+        guard let text = values["ROOST_HTTP_ADDRESS"], !text.isEmpty else { return nil }
+        let address = try Settings.checked("ROOST_HTTP_ADDRESS") { try RunnerAddress(parsing: text) }
+        var configuration = RunnerHTTPAPI.Configuration(address: address)
+        if let token = values["ROOST_API_TOKEN"], !token.isEmpty {
+            guard token.count >= 16 else {
+                throw ValidationError("ROOST_API_TOKEN must be at least 16 characters (it has \(token.count))")
+            }
+            configuration.token = token
+        }
+        configuration.maximumBodyBytes = try Settings.maximumPayloadBytes(values) + (64 << 10)
+        return configuration
+    }
+
+    /// The HTTP API over the runner's executions; ready once the runner has joined, holds shards and reaches
+    /// the database.
+    static func httpService(_ configuration: RunnerHTTPAPI.Configuration, engine: WorkflowEngine,
+                            shards: ShardManager, storage: PostgresStorage, logger: Logger) -> any Service {
+        if configuration.token == nil {
+            logger.warning("the HTTP API has no token (ROOST_API_TOKEN): it serves only /health and /ready",
+                           metadata: ["roost.http.address": "\(configuration.address)"])
+        } else {
+            logger.info("HTTP API listening", metadata: ["roost.http.address": "\(configuration.address)"])
+        }
+        let api = RunnerHTTPAPI(configuration: configuration, executions: engine.executions, readiness: {
+            guard await shards.machineId != nil else { return .init(ready: false, reason: "not joined to the cluster") }
+            guard await !shards.leases.isEmpty else { return .init(ready: false, reason: "holds no shards yet") }
+            do {
+                _ = try await storage.client.query("SELECT 1", logger: logger).collect()
+                return .init(ready: true)
+            } catch {
+                return .init(ready: false, reason: "the database does not answer: \(error)")
+            }
+        }, logger: logger)
+        return api.application()
+    }
+}

@@ -1,0 +1,180 @@
+import Foundation
+import PostgresNIO
+import RoostTesting
+import Testing
+
+/// Calls a runner's HTTP API with curl, as an operator would.
+struct CurlClient {
+    let base: String
+    let token: String?
+
+    /// The status and the JSON object of a response.
+    struct Reply {
+        var status: Int
+        var json: [String: Any]
+        var text: String
+
+        /// The error code of an error reply.
+        var code: String? { (json["error"] as? [String: Any])?["code"] as? String }
+    }
+
+    /// Sends a request; `body` goes as it is, `bodyFile` from a file.
+    func call(_ method: String, _ path: String, body: String? = nil, bodyFile: String? = nil,
+              token override: String?? = nil) async throws -> Reply {
+        var arguments = ["-s", "-X", method, "-w", "\n%{http_code}", "-H", "Content-Type: application/json"]
+        if let token = override ?? token { arguments += ["-H", "Authorization: Bearer \(token)"] }
+        if let body { arguments += ["--data-binary", body] }
+        if let bodyFile { arguments += ["--data-binary", "@\(bodyFile)"] }
+        arguments.append(base + path)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["curl"] + arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        let data: Data = try await withCheckedThrowingContinuation { continuation in
+            process.terminationHandler = { _ in
+                continuation.resume(returning: output.fileHandleForReading.readDataToEndOfFile())
+            }
+            do { try process.run() } catch { continuation.resume(throwing: error) }
+        }
+        let text = String(decoding: data, as: UTF8.self)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let status = Int(lines.last ?? "") ?? 0
+        let body = lines.dropLast().joined(separator: "\n")
+        let json = (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:]
+        return Reply(status: status, json: json, text: body)
+    }
+}
+
+@Suite("The runners' HTTP API, called with curl")
+struct HTTPAPITests {
+    static let token = "test-token-0123456789"
+
+    /// A runner serving the API, and a client for it.
+    private func withAPI(token: String? = HTTPAPITests.token,
+                         _ body: (ProcessHarness, CurlClient) async throws -> Void) async throws {
+        try await withProcesses { harness in
+            let port = FreePort.next()
+            var environment = ["ROOST_HTTP_ADDRESS": "127.0.0.1:\(port)"]
+            if let token { environment["ROOST_API_TOKEN"] = token }
+            let runner = try await harness.startRunner("http", environment: environment)
+            try await runner.waitForLine(containing: "Server started and listening")
+            try await body(harness, CurlClient(base: "http://127.0.0.1:\(port)", token: token))
+        }
+    }
+
+    @Test("start, read, await, list, cancel and resolve through /v1")
+    func executions() async throws {
+        try await withAPI { _, api in
+            let started = try await api.call("POST", "/v1/workflows/Order/executions",
+                                             body: #"{"id": "http-1", "input": {"orderId": "o-1", "amount": 7}}"#)
+            try require(started.status == 201 && started.json["created"] as? Bool == true, started.text)
+            let again = try await api.call("POST", "/v1/workflows/Order/executions",
+                                           body: #"{"id": "http-1", "input": {"orderId": "o-1", "amount": 7}}"#)
+            try require(again.status == 200 && again.json["created"] as? Bool == false, again.text)
+            let result = try await api.call("GET", "/v1/workflows/Order/executions/http-1/result?wait=60")
+            try require(result.status == 200 && result.json["status"] as? String == "completed", result.text)
+            let read = try await api.call("GET", "/v1/workflows/Order/executions/http-1")
+            let execution = read.json["execution"] as? [String: Any]
+            try require(execution?["status"] as? String == "completed"
+                        && (execution?["input"] as? [String: Any])?["amount"] as? Int == 7, read.text)
+
+            // An id with SQL metacharacters, a slash and unicode, percent-encoded in paths.
+            let id = "ap/1 ü';--"
+            let path = "/v1/workflows/Approval/executions/ap%2F1%20%C3%BC'%3B--"
+            let approval = try await api.call("POST", "/v1/workflows/Approval/executions",
+                                              body: #"{"id": "ap/1 ü';--", "input": {"requestId": "r", "coolOffMs": 0}}"#)
+            try require(approval.status == 201, approval.text)
+            let resolved = try await api.call("POST", path + "/deferreds/decision",
+                                              body: #"{"value": {"approved": true, "by": "curl"}}"#)
+            try require(resolved.status == 200 && resolved.json["resolved"] as? Bool == true, resolved.text)
+            let second = try await api.call("POST", path + "/deferreds/decision",
+                                            body: #"{"value": {"approved": false, "by": "late"}}"#)
+            try require(second.json["resolved"] as? Bool == false
+                        && (second.json["value"] as? [String: Any])?["by"] as? String == "curl", second.text)
+            let decided = try await api.call("GET", path + "/result?wait=60")
+            try require((decided.json["output"] as? [String: Any])?["by"] as? String == "curl", decided.text)
+            let listed = try await api.call("GET", "/v1/executions?workflow=Approval&limit=10")
+            let ids = (listed.json["executions"] as? [[String: Any]])?.compactMap { $0["id"] as? String }
+            try require(ids == [id], listed.text)
+
+            _ = try await api.call("POST", "/v1/workflows/Reminder/executions",
+                                   body: #"{"id": "r-1", "input": {"delayMs": 600000}}"#)
+            let cancelled = try await api.call("POST", "/v1/workflows/Reminder/executions/r-1/cancel")
+            try require(cancelled.json["cancelled"] as? Bool == true
+                        && cancelled.json["status"] as? String == "cancelled", cancelled.text)
+            let again2 = try await api.call("POST", "/v1/workflows/Reminder/executions/r-1/cancel")
+            try require(again2.status == 200 && again2.json["cancelled"] as? Bool == false, again2.text)
+        }
+    }
+
+    @Test("bad input gets a precise error with the right status, and nothing is stored")
+    func badInput() async throws {
+        try await withAPI { harness, api in
+            let cases: [(String, String, String?, Int, String)] = [
+                ("POST", "/v1/workflows/Order/executions", #"{"id": "x", "input": "#, 400, "invalid_json"),
+                ("POST", "/v1/workflows/Order/executions", #"[1, 2]"#, 400, "invalid_json"),
+                ("POST", "/v1/workflows/Order/executions", #"{"id": 5, "input": {}}"#, 400, "invalid_argument"),
+                ("POST", "/v1/workflows/Order/executions", #"{"id": "x"}"#, 400, "invalid_argument"),
+                ("POST", "/v1/workflows/Order/executions", #"{"id": "x", "input": {"orderId": "o", "amount": "7"}}"#,
+                 400, "invalid_payload"),
+                ("POST", "/v1/workflows/Nope/executions", #"{"id": "x", "input": {}}"#, 404, "unknown_workflow"),
+                ("GET", "/v1/workflows/Order/executions/nope", nil, 404, "unknown_execution"),
+                ("POST", "/v1/workflows/Order/executions/nope/deferreds/decision", #"{"value": 1}"#, 404,
+                 "unknown_execution"),
+                ("GET", "/v1/executions?status=sleeping", nil, 400, "invalid_argument"),
+                ("GET", "/v1/executions?limit=0", nil, 400, "invalid_argument"),
+                ("GET", "/v1/workflows/Order/executions/x/result?wait=-1", nil, 400, "invalid_argument"),
+                ("GET", "/v1/nothing", nil, 404, "not_found"),
+            ]
+            for (method, path, body, status, code) in cases {
+                let reply = try await api.call(method, path, body: body)
+                try require(reply.status == status && reply.code == code,
+                            "\(method) \(path) \(body ?? ""): expected \(status) \(code), got \(reply.status) \(reply.text)")
+            }
+            let conflict = try await api.call("POST", "/v1/workflows/Order/executions",
+                                              body: #"{"id": "c", "input": {"orderId": "o", "amount": 1}}"#)
+            try require(conflict.status == 201, conflict.text)
+            let differs = try await api.call("POST", "/v1/workflows/Order/executions",
+                                             body: #"{"id": "c", "input": {"orderId": "o", "amount": 2}}"#)
+            try require(differs.status == 409 && differs.code == "conflict", differs.text)
+
+            let huge = FileManager.default.temporaryDirectory.appendingPathComponent("roost-huge-\(UUID()).json").path
+            let padding = String(repeating: "a", count: 3 << 20)
+            try #"{"id": "huge", "input": {"orderId": "\#(padding)", "amount": 1}}"#
+                .write(toFile: huge, atomically: true, encoding: .utf8)
+            let tooLarge = try await api.call("POST", "/v1/workflows/Order/executions", bodyFile: huge)
+            try require(tooLarge.status == 413 && tooLarge.code == "body_too_large", tooLarge.text)
+            try require(try await harness.count("SELECT count(*)::int FROM executions WHERE id <> 'c'") == 0,
+                        "nothing refused was stored")
+        }
+    }
+
+    @Test("without the right bearer token every route but /health and /ready is refused, and the token is not logged")
+    func authentication() async throws {
+        try await withAPI { harness, api in
+            let health = try await api.call("GET", "/health", token: .some(nil))
+            try require(health.status == 200 && health.json["status"] as? String == "up", health.text)
+            let ready = try await api.call("GET", "/ready", token: .some(nil))
+            try require(ready.status == 200 && ready.json["ready"] as? Bool == true, ready.text)
+            for token: String? in [nil, "wrong", HTTPAPITests.token + "x", String(HTTPAPITests.token.dropLast())] {
+                let reply = try await api.call("GET", "/v1/executions", token: .some(token))
+                try require(reply.status == 401 && reply.code == "unauthorized", "\(token ?? "none"): \(reply.text)")
+            }
+            let start = try await api.call("POST", "/v1/workflows/Order/executions",
+                                           body: #"{"id": "x", "input": {"orderId": "o", "amount": 1}}"#,
+                                           token: .some("wrong"))
+            try require(start.status == 401, start.text)
+            try require(try await harness.count("SELECT count(*)::int FROM executions") == 0, "nothing was started")
+            try require(!harness.logs.contains(HTTPAPITests.token) && !harness.logs.contains("Bearer wrong"),
+                        "a token reached the log")
+        }
+        try await withAPI(token: nil) { _, api in
+            let health = try await api.call("GET", "/health")
+            try require(health.status == 200, health.text)
+            let refused = try await api.call("GET", "/v1/executions", token: .some("anything"))
+            try require(refused.status == 401 && refused.text.contains("no API token"), refused.text)
+        }
+    }
+}
