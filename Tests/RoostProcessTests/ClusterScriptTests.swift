@@ -18,7 +18,9 @@ struct ClusterScriptTests {
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
         process.arguments = ["scripts/cluster.sh"] + arguments
         process.environment = ProcessInfo.processInfo.environment.merging(harness.environment) { $1 }.merging([
-            "ROOST_BINARY": RunnerProcess.binary, "ROOST_CLUSTER_DIR": state, "ROOST_LEASE_TTL": "2",
+            "ROOST_BINARY": RunnerProcess.binary, "ROOST_CLUSTER_DIR": state,
+            // Long enough that a runner stopped with SIGSTOP is still live, not expired, when `status` looks.
+            "ROOST_LEASE_TTL": "30",
             "ROOST_CLUSTER_PORTS": ports.map(String.init).joined(separator: ","),
         ]) { $1 }
         process.standardOutput = output
