@@ -4,9 +4,9 @@ import Logging
 import Roost
 
 /// The HTTP API every runner serves (JSON, versioned under `/v1`): start, read, list and cancel executions,
-/// await a result, resolve deferreds; and `/health` and `/ready` for orchestrators.
+/// await a result, resolve deferreds; `/health` and `/ready` for orchestrators, and `/metrics` for Prometheus.
 ///
-/// Every route but `/health` and `/ready` needs `Authorization: Bearer <token>`. Errors are
+/// Every route but `/health`, `/ready` and `/metrics` needs `Authorization: Bearer <token>`. Errors are
 /// `{"error": {"code": …, "message": …}}` with the matching HTTP status; a body over the limit is refused with
 /// 413 before it is read in full.
 public struct RunnerHTTPAPI: Sendable {
@@ -45,6 +45,7 @@ public struct RunnerHTTPAPI: Sendable {
     let configuration: Configuration
     let executions: Executions
     let readiness: @Sendable () async -> Readiness
+    let metrics: (@Sendable () -> String)?
     let logger: Logger
 
     /// The API over a runner's executions.
@@ -52,12 +53,15 @@ public struct RunnerHTTPAPI: Sendable {
     ///   - configuration: Address, token and limits.
     ///   - executions: The runner's executions (`WorkflowEngine.executions`).
     ///   - readiness: Answers `/ready`.
+    ///   - metrics: The metrics in Prometheus text format, for `/metrics`; without it there is no such route.
     ///   - logger: Where refusals and failures are logged.
     public init(configuration: Configuration, executions: Executions,
-                readiness: @escaping @Sendable () async -> Readiness, logger: Logger) {
+                readiness: @escaping @Sendable () async -> Readiness,
+                metrics: (@Sendable () -> String)? = nil, logger: Logger) {
         self.configuration = configuration
         self.executions = executions
         self.readiness = readiness
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -79,13 +83,19 @@ public struct RunnerHTTPAPI: Sendable {
     func router() -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: JSONErrorMiddleware(logger: logger))
-        router.add(middleware: BearerTokenMiddleware(token: configuration.token, openPaths: ["/health", "/ready"],
-                                                     logger: logger))
+        router.add(middleware: BearerTokenMiddleware(token: configuration.token,
+                                                     openPaths: ["/health", "/ready", "/metrics"], logger: logger))
         router.get("/health") { _, _ in JSONResponse.make(.ok, ["status": "up"]) }
         router.get("/ready") { _, _ in
             let answer = await readiness()
             return JSONResponse.make(answer.ready ? .ok : .serviceUnavailable,
                                      ["ready": answer.ready, "reason": answer.reason ?? NSNull()])
+        }
+        if let metrics {
+            router.get("/metrics") { _, _ in
+                Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                         body: ResponseBody(byteBuffer: ByteBuffer(string: metrics())))
+            }
         }
         let v1 = router.group("v1")
         v1.get("executions") { request, _ in try await list(request) }

@@ -9,7 +9,7 @@ import Yams
 
 @Suite("docs/openapi.yaml")
 struct OpenAPITests {
-    @Test("describes exactly the routes a runner serves")
+    @Test("describes exactly the routes a runner serves (with metrics, as roost runner serves them)")
     func matchesRoutes() async throws {
         let root = URL(fileURLWithPath: #filePath)
             .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -24,7 +24,8 @@ struct OpenAPITests {
         try await TestDatabase.withStorage { storage in
             let api = RunnerHTTPAPI(configuration: .init(address: RunnerAddress(host: "127.0.0.1", port: 1)),
                                     executions: Executions(store: storage.store),
-                                    readiness: { .init(ready: true) }, logger: TestDatabase.logger)
+                                    readiness: { .init(ready: true) }, metrics: { "" },
+                                    logger: TestDatabase.logger)
             #expect(Set(api.routes) == documented)
             #expect(api.routes.count == documented.count)
         }

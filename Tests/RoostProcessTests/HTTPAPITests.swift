@@ -109,6 +109,27 @@ struct HTTPAPITests {
         }
     }
 
+    @Test("/metrics serves Prometheus text without a token: executions, activities, shards, lease renewals")
+    func metrics() async throws {
+        try await withAPI { _, api in
+            _ = try await api.call("POST", "/v1/workflows/Order/executions",
+                                   body: #"{"id": "m-1", "input": {"orderId": "o", "amount": 1}}"#)
+            _ = try await api.call("GET", "/v1/workflows/Order/executions/m-1/result?wait=60")
+            let metrics = try await api.call("GET", "/metrics", token: .some(nil))
+            try require(metrics.status == 200, metrics.text)
+            for line in [
+                #"roost_executions_started_total{workflow="Order"} 1"#,
+                #"roost_executions_finished_total{workflow="Order",status="completed"} 1"#,
+                #"roost_activity_attempts_total{workflow="Order",outcome="completed"} 3"#,
+                "roost_shards_held 300",
+            ] {
+                try require(metrics.text.contains(line), "no '\(line)' in:\n\(metrics.text)")
+            }
+            try require(metrics.text.contains("roost_lease_renewals_total ")
+                        && metrics.text.contains("roost_activity_duration_seconds_bucket"), metrics.text)
+        }
+    }
+
     @Test("bad input gets a precise error with the right status, and nothing is stored")
     func badInput() async throws {
         try await withAPI { harness, api in
@@ -151,7 +172,7 @@ struct HTTPAPITests {
         }
     }
 
-    @Test("without the right bearer token every route but /health and /ready is refused, and the token is not logged")
+    @Test("without the right bearer token every route but /health, /ready and /metrics is refused; the token is not logged")
     func authentication() async throws {
         try await withAPI { harness, api in
             let health = try await api.call("GET", "/health", token: .some(nil))

@@ -81,6 +81,7 @@ public struct Executions: Sendable {
                                shard: shard)
         switch try await store.insertExecution(new) {
         case .inserted(let record):
+            RoostMetrics.executionStarted(workflow: workflow)
             if local { host?.launch(record) }
             return StartResult(record: record, created: true)
         case .existing(let record, let sameInput):
@@ -173,7 +174,10 @@ public struct Executions: Sendable {
     public func cancel(workflow: String, id: String) async throws -> CancelOutcome {
         try Self.checkIdentity(workflow: workflow, id: id)
         let outcome = try await store.cancelExecution(workflow: workflow, id: id)
-        if outcome.cancelled { host?.changed(outcome.key) }
+        if outcome.cancelled {
+            RoostMetrics.executionFinished(workflow: workflow, status: .cancelled)
+            host?.changed(outcome.key)
+        }
         return outcome
     }
 

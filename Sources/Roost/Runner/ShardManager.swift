@@ -125,6 +125,7 @@ public actor ShardManager {
             kick.reset()
             do {
                 try await tick()
+                RoostMetrics.leaseRenewal(succeeded: true)
                 if failing { logger.notice("heartbeat recovered") }
                 failing = false
             } catch let error as RunnerReplaced {
@@ -132,6 +133,7 @@ public actor ShardManager {
                 throw error
             } catch {
                 // The first failure of a run is a warning; the same trouble every tick after it is noise.
+                RoostMetrics.leaseRenewal(succeeded: false)
                 logger.log(level: failing ? .debug : .warning, "heartbeat failed",
                            metadata: ["roost.error": "\(String(reflecting: error))"])
                 failing = true
@@ -191,6 +193,7 @@ public actor ShardManager {
         }
 
         let missing = targets.subtracting(held.keys).sorted()
+        defer { RoostMetrics.shardsHeld(held.count) }
         guard !missing.isEmpty else { return }
         let current = incarnation
         let acquired = try await store.acquire(missing, incarnation: current)
@@ -225,7 +228,9 @@ public actor ShardManager {
         validUntil = nil
         let shards = held.keys.sorted()
         held = [:]
+        RoostMetrics.shardsHeld(0)
         guard !shards.isEmpty else { return }
+        RoostMetrics.detached()
         await host?.stopping(shards)
         var metadata = Self.metadata(shards)
         metadata["roost.reason"] = "\(reason)"

@@ -83,6 +83,7 @@ public final class WorkflowContext: Sendable {
             let activity = ActivityContext(workflow: workflowName, executionId: executionId, activity: name,
                                            position: position, attempt: attempts)
             let box = Mutex<Value?>(nil)
+            let started = ContinuousClock.now
             do {
                 try await durable {
                     try await store.runActivity(key: key, entries: unwritten(), status: statusChange(to: .running),
@@ -96,8 +97,12 @@ public final class WorkflowContext: Sendable {
                     }
                 }
                 written(status: .running)
+                RoostMetrics.activityAttempt(workflow: workflowName, outcome: "completed",
+                                             duration: ContinuousClock.now - started)
                 return box.withLock { $0! }
             } catch let failure as ActivityBodyError {
+                RoostMetrics.activityAttempt(workflow: workflowName, outcome: "failed",
+                                             duration: ContinuousClock.now - started)
                 let error = FailureInfo(failure.underlying, fallback: .activityFailed)
                 logger.debug("activity attempt failed", metadata: ["roost.activity": "\(name)",
                                                                    "roost.attempt": "\(attempts)"])

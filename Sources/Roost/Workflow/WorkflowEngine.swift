@@ -191,6 +191,8 @@ public final class WorkflowEngine: Service, Sendable {
         }
         var resumeAtOnce = false
         var didPark = false
+        RoostMetrics.executionsInMemory(hosted.count + 1)
+        defer { RoostMetrics.executionsInMemory(hosted.count) }
         let end = await hosted.withExclusiveWaiter(for: launch.key) { waiter -> RunEnd in
             if launch.record != nil { _ = queued.withLock { $0.remove(launch.key) } }
             var record = launch.record
@@ -293,6 +295,7 @@ public final class WorkflowEngine: Service, Sendable {
         }
         do {
             try await store.finish(key: key, entries: context.unwritten(), outcome: outcome, lease: lease)
+            RoostMetrics.executionFinished(workflow: record.workflow, status: outcome.status)
             logger.debug("execution finished", metadata: ["roost.outcome": "\(outcome.status)"])
         } catch is ExecutionNotWritable {
             return .stopped

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Logging
 import PostgresNIO
+import Prometheus
 import Roost
 import RoostHTTP
 import RoostPostgres
@@ -25,9 +26,10 @@ extension RunnerCommand {
     /// The HTTP API over the runner's executions; ready once the runner has joined, holds shards and reaches
     /// the database.
     static func httpService(_ configuration: RunnerHTTPAPI.Configuration, engine: WorkflowEngine,
-                            shards: ShardManager, storage: PostgresStorage, logger: Logger) -> any Service {
+                            shards: ShardManager, storage: PostgresStorage, metrics: PrometheusCollectorRegistry,
+                            logger: Logger) -> any Service {
         if configuration.token == nil {
-            logger.warning("the HTTP API has no token (ROOST_API_TOKEN): it serves only /health and /ready",
+            logger.warning("the HTTP API has no token (ROOST_API_TOKEN): it serves only /health, /ready and /metrics",
                            metadata: ["roost.http.address": "\(configuration.address)"])
         } else {
             logger.info("HTTP API listening", metadata: ["roost.http.address": "\(configuration.address)"])
@@ -41,7 +43,7 @@ extension RunnerCommand {
             } catch {
                 return .init(ready: false, reason: "the database does not answer: \(error)")
             }
-        }, logger: logger)
+        }, metrics: { metrics.emitToString() }, logger: logger)
         return api.application()
     }
 }

@@ -4,6 +4,8 @@ import Logging
 import Roost
 import RoostExamples
 import RoostPostgres
+import Metrics
+import Prometheus
 import RoostHTTP
 import ServiceLifecycle
 import UnixSignals
@@ -30,6 +32,8 @@ struct RunnerCommand: AsyncParsableCommand {
                 printCheck(settings, configurations)
                 return
             }
+            let metrics = PrometheusCollectorRegistry()
+            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics))
             var logger = Logger(label: "roost.runner")
             logger.logLevel = configurations.logLevel
             logger[metadataKey: "roost.pid"] = "\(ProcessInfo.processInfo.processIdentifier)"
@@ -60,7 +64,7 @@ struct RunnerCommand: AsyncParsableCommand {
             ]
             if let http = configurations.http {
                 services.append(.init(service: Self.httpService(http, engine: engine, shards: shards, storage: storage,
-                                                                 logger: logger),
+                                                                 metrics: metrics, logger: logger),
                                       failureTerminationBehavior: .gracefullyShutdownGroup))
             }
             let group = ServiceGroup(configuration: .init(
