@@ -59,6 +59,17 @@ public struct RoostClient: Sendable {
         try await executions.cancel(workflow: workflow, id: id)
     }
 
+    /// Retries a failed execution from its point of failure. See ``Executions/retry(workflow:id:)``.
+    public func retry(workflow: String, id: String) async throws -> RetryOutcome {
+        try await executions.retry(workflow: workflow, id: id)
+    }
+
+    /// Runs a finished execution again as a new one with its original input. See
+    /// ``Executions/replay(workflow:id:as:)``.
+    public func replay(workflow: String, id: String, as newId: String) async throws -> StartResult {
+        try await executions.replay(workflow: workflow, id: id, as: newId)
+    }
+
     /// Resolves a typed deferred; the first value is kept.
     @discardableResult
     public func resolve<W: Workflow, Value>(_ deferred: Deferred<Value>, of workflow: W.Type, id: String,

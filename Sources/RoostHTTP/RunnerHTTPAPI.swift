@@ -111,6 +111,13 @@ public struct RunnerHTTPAPI: Sendable {
             let outcome = try await executions.cancel(workflow: try name(context), id: try id(context))
             return JSONResponse.make(.ok, ["cancelled": outcome.cancelled, "status": outcome.status.rawValue])
         }
+        v1.post("workflows/:workflow/executions/:id/retry") { _, context in
+            let outcome = try await executions.retry(workflow: try name(context), id: try id(context))
+            return JSONResponse.make(.ok, ["retried": outcome.retried, "status": outcome.status.rawValue])
+        }
+        v1.post("workflows/:workflow/executions/:id/replay") { request, context in
+            try await replay(request, context)
+        }
         v1.post("workflows/:workflow/executions/:id/deferreds/:deferred") { request, context in
             try await resolve(request, context)
         }
@@ -168,6 +175,18 @@ public struct RunnerHTTPAPI: Sendable {
         return JSONResponse.make(.ok, object)
     }
 
+    private func replay(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let id = try id(context)
+        let body = request.headers[.contentLength] == "0" ? [:] : try await object(request, optional: true)
+        guard body["id"] == nil || body["id"] is String else {
+            throw APIError(.badRequest, "invalid_argument", "'id', the replay's id, must be a string")
+        }
+        let newId = body["id"] as? String ?? ReplayID.make(for: id)
+        let started = try await executions.replay(workflow: try name(context), id: id, as: newId)
+        return JSONResponse.make(started.created ? .created : .ok,
+                                 ["created": started.created, "execution": started.record.jsonObject])
+    }
+
     private func resolve(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         let body = try await object(request)
         guard let value = body["value"] else {
@@ -194,8 +213,8 @@ public struct RunnerHTTPAPI: Sendable {
         return decoded
     }
 
-    /// The body as a JSON object, read up to the limit.
-    private func object(_ request: Request) async throws -> [String: Any] {
+    /// The body as a JSON object, read up to the limit; an empty body is an empty object when `optional`.
+    private func object(_ request: Request, optional: Bool = false) async throws -> [String: Any] {
         var request = request
         let limit = configuration.maximumBodyBytes
         let tooLarge = APIError(.contentTooLarge, "body_too_large", "the request body is over \(limit) bytes")
@@ -207,6 +226,7 @@ public struct RunnerHTTPAPI: Sendable {
         } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
             throw tooLarge
         }
+        if optional, buffer.readableBytes == 0 { return [:] }
         let parsed: Any
         do {
             parsed = try JSONSerialization.jsonObject(with: Data(buffer.readableBytesView),

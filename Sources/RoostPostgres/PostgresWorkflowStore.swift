@@ -256,6 +256,71 @@ public final class PostgresWorkflowStore: WorkflowStore {
         throw WorkflowError(.unknownExecution, "no execution '\(id)' of workflow '\(workflow)'")
     }
 
+    public func retryExecution(workflow: String, id: String) async throws -> RetryOutcome {
+        let rows = try await self.rows("""
+            WITH target AS (
+                SELECT key, status FROM \(unescaped: schema).executions WHERE workflow = \(workflow) AND id = \(id)
+            ), retried AS (
+                UPDATE \(unescaped: schema).executions e
+                SET status = 'pending', output = NULL, error = NULL, finished_at = NULL, updated_at = now(),
+                    wake_pending = true
+                FROM target WHERE e.key = target.key AND e.status = 'failed'
+                RETURNING e.key, e.shard
+            ), reopened AS (
+                DELETE FROM \(unescaped: schema).journal j USING retried
+                WHERE j.execution = retried.key AND j.kind = 'activity' AND j.state = 'failed'
+                  AND j.position = (SELECT max(position) FROM \(unescaped: schema).journal
+                                    WHERE execution = retried.key)
+                RETURNING 1
+            ), notified AS (
+                SELECT pg_notify(\(channel), 'w' || key || coalesce(':' || shard, '')) FROM retried
+            )
+            SELECT target.key, target.status, (SELECT count(*) FROM retried),
+                   (SELECT count(*) FROM reopened) + (SELECT count(*) FROM notified)
+            FROM target
+            """, on: nil)
+        guard let row = rows.first else {
+            throw WorkflowError(.unknownExecution, "no execution '\(id)' of workflow '\(workflow)'")
+        }
+        let (key, _, retried, _) = try row.decode((ExecutionKey, String, Int, Int).self)
+        if retried > 0 { return RetryOutcome(retried: true, status: .pending, key: key) }
+        // The statement's snapshot may predate a concurrent retry it waited for: read the status it left.
+        let current = try await execution(key: key)?.status ?? .failed
+        return RetryOutcome(retried: false, status: current, key: key)
+    }
+
+    public func replayExecution(workflow: String, id: String, as newId: String,
+                                shard: Int?) async throws -> ReplayOutcome {
+        let rows = try await self.rows("""
+            WITH source AS (
+                SELECT workflow, input, status FROM \(unescaped: schema).executions
+                WHERE workflow = \(workflow) AND id = \(id) FOR SHARE
+            ), inserted AS (
+                INSERT INTO \(unescaped: schema).executions (workflow, id, status, input, attempt, wake_pending, shard)
+                SELECT workflow, \(newId), 'pending', input, 0, true, \(shard)::int FROM source
+                WHERE status IN ('completed', 'failed', 'cancelled')
+                ON CONFLICT (workflow, id) DO NOTHING
+                RETURNING key
+            ), notified AS (
+                SELECT pg_notify(\(channel), 'w' || key || coalesce(':' || \(shard)::int, '')) FROM inserted
+            )
+            SELECT (SELECT key FROM inserted), (SELECT status FROM source),
+                   (SELECT n.input = s.input FROM \(unescaped: schema).executions n, source s
+                    WHERE n.workflow = \(workflow) AND n.id = \(newId)),
+                   (SELECT count(*) FROM notified)
+            """, on: nil)
+        let (inserted, sourceStatus, sameInput, _) = try rows.first?.decode((ExecutionKey?, String?, Bool?, Int).self)
+            ?? (nil, nil, nil, 0)
+        guard let sourceStatus, let status = ExecutionStatus(sourceStatus) else {
+            throw WorkflowError(.unknownExecution, "no execution '\(id)' of workflow '\(workflow)'")
+        }
+        if let inserted, let record = try await execution(key: inserted) { return .replayed(record) }
+        if let sameInput, let existing = try await execution(workflow: workflow, id: newId) {
+            return .idTaken(existing, sameInput: sameInput)
+        }
+        return .unfinished(status)
+    }
+
     public func resolveDeferred(workflow: String, id: String, name: String, value: String,
                                 announce: Bool) async throws -> ResolveOutcome {
         let statement = Statements.Resolve(workflow: workflow, id: id, name: name, value: value, announce: announce,

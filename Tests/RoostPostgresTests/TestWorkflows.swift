@@ -32,6 +32,20 @@ struct Flaky: Workflow {
     }
 }
 
+/// Pays once, then ships with one attempt that fails while the ship body has run at most `failures` times.
+struct PayThenShip: Workflow {
+    struct Input: Codable, Sendable { var failures: Int }
+
+    func run(_ input: Input, context: WorkflowContext) async throws -> Int {
+        try await context.activity("pay") { _ in _ = countRun(context.executionId + "/pay") }
+        return try await context.activity("ship", retry: RetryPolicy(maximumAttempts: 1, initialBackoff: .zero)) { _ in
+            let run = countRun(context.executionId + "/ship")
+            if run <= input.failures { throw Flaky.Boom(attempt: run) }
+            return run
+        }
+    }
+}
+
 /// Catches its activity's final failure, then waits for `go` and reports the failure.
 struct CatchFailure: Workflow {
     static let go = Deferred<Bool>("go")
@@ -144,5 +158,6 @@ func testRegistry() -> WorkflowRegistry {
     registry.register(TwoSleeps())
     registry.register(DivergeV1())
     registry.register(CancelMe())
+    registry.register(PayThenShip())
     return registry
 }

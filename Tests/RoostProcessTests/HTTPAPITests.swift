@@ -1,5 +1,7 @@
 import Foundation
 import PostgresNIO
+import RoostClient
+import RoostExamples
 import RoostTesting
 import Testing
 
@@ -99,6 +101,21 @@ struct HTTPAPITests {
             let ids = (listed.json["executions"] as? [[String: Any]])?.compactMap { $0["id"] as? String }
             try require(ids == [id], listed.text)
 
+            let notFailed = try await api.call("POST", "/v1/workflows/Order/executions/http-1/retry")
+            try require(notFailed.status == 409 && notFailed.code == "not_allowed", notFailed.text)
+            let replayed = try await api.call("POST", "/v1/workflows/Order/executions/http-1/replay",
+                                              body: #"{"id": "http-1-again"}"#)
+            try require(replayed.status == 201
+                        && ((replayed.json["execution"] as? [String: Any])?["input"] as? [String: Any])?["amount"]
+                            as? Int == 7, replayed.text)
+            let replayedAgain = try await api.call("POST", "/v1/workflows/Order/executions/http-1/replay",
+                                                   body: #"{"id": "http-1-again"}"#)
+            try require(replayedAgain.status == 200 && replayedAgain.json["created"] as? Bool == false,
+                        replayedAgain.text)
+            let defaultId = try await api.call("POST", "/v1/workflows/Order/executions/http-1/replay")
+            let newId = (defaultId.json["execution"] as? [String: Any])?["id"] as? String ?? ""
+            try require(defaultId.status == 201 && newId.hasPrefix("http-1-replay-"), defaultId.text)
+
             _ = try await api.call("POST", "/v1/workflows/Reminder/executions",
                                    body: #"{"id": "r-1", "input": {"delayMs": 600000}}"#)
             let cancelled = try await api.call("POST", "/v1/workflows/Reminder/executions/r-1/cancel")
@@ -196,6 +213,22 @@ struct HTTPAPITests {
             try require(health.status == 200, health.text)
             let refused = try await api.call("GET", "/v1/executions", token: .some("anything"))
             try require(refused.status == 401 && refused.text.contains("no API token"), refused.text)
+        }
+    }
+
+    @Test("roost workflow replay and retry from the command line")
+    func commandLine() async throws {
+        try await withProcesses { harness in
+            _ = try await harness.startRunner("runner")
+            _ = try await harness.client.start(Order.self, id: "cli-1", input: .init(orderId: "o", amount: 3))
+            _ = try await harness.client.result(of: Order.self, id: "cli-1", timeout: .seconds(60))
+            let replay = try await harness.roost(["workflow", "replay", "Order", "cli-1", "--as", "cli-2", "--json"])
+            try require(replay.status == 0 && replay.output.contains(#""created":true"#), replay.output)
+            let output = try await harness.client.result(of: Order.self, id: "cli-2", timeout: .seconds(60))
+            try require(output.orderId == "o", "the replay ran with the original input")
+            let retry = try await harness.roost(["workflow", "retry", "Order", "cli-1"])
+            try require(retry.status == 1 && retry.output.contains("not_allowed: execution 'cli-1' of Order is completed"),
+                        retry.output)
         }
     }
 }

@@ -181,6 +181,46 @@ public struct Executions: Sendable {
         return outcome
     }
 
+    /// Retries a failed execution from its point of failure: its journal is kept, the failed activity that ended
+    /// it runs again with fresh attempts, and its shard's owner resumes it by replay. Guarded by the status: only
+    /// one of many concurrent retries retries; the others get `retried: false` and the status it then has.
+    /// - Throws: ``WorkflowError`` `unknown_execution`; `not_allowed` if it completed or was cancelled.
+    public func retry(workflow: String, id: String) async throws -> RetryOutcome {
+        try Self.checkIdentity(workflow: workflow, id: id)
+        let outcome = try await store.retryExecution(workflow: workflow, id: id)
+        if !outcome.retried, outcome.status == .completed || outcome.status == .cancelled {
+            throw WorkflowError(.notAllowed, "execution '\(id)' of \(workflow) is \(outcome.status): only a failed "
+                                + "execution can be retried; replay it to run it again as a new execution")
+        }
+        if outcome.retried { host?.changed(outcome.key) }
+        return outcome
+    }
+
+    /// Runs a finished execution again as a new execution `newId` with the original input (as stored, never a
+    /// redacted copy). Guarded by the status: an execution still running is not replayed. `newId` is the new
+    /// execution's idempotency key: replaying again with it returns the same execution.
+    /// - Throws: ``WorkflowError`` `unknown_execution`; `not_allowed` if it has not finished; `conflict` if
+    ///   `newId` names an execution with another input.
+    public func replay(workflow: String, id: String, as newId: String) async throws -> StartResult {
+        try Self.checkIdentity(workflow: workflow, id: id)
+        try Self.checkIdentity(workflow: workflow, id: newId)
+        let shard = try await placement?.shard(of: newId)
+        switch try await store.replayExecution(workflow: workflow, id: id, as: newId, shard: shard) {
+        case .replayed(let record):
+            RoostMetrics.executionStarted(workflow: workflow)
+            return StartResult(record: record, created: true)
+        case .unfinished(let status):
+            throw WorkflowError(.notAllowed, "execution '\(id)' of \(workflow) is \(status): only a finished "
+                                + "execution can be replayed")
+        case .idTaken(let record, let sameInput):
+            guard sameInput else {
+                throw WorkflowError(.conflict, "execution '\(newId)' of \(workflow) already exists with another "
+                                    + "input; choose another id for the replay")
+            }
+            return StartResult(record: record, created: false)
+        }
+    }
+
     /// Resolves a deferred of an execution with a JSON value. The first value is kept: resolving again returns
     /// `resolved: false` and the stored value.
     /// - Throws: ``WorkflowError`` `unknown_execution`, `invalid_payload` (naming the deferred and its type, where

@@ -79,6 +79,16 @@ public protocol WorkflowStore: Sendable {
     /// Cancels an unfinished execution and wakes it.
     func cancelExecution(workflow: String, id: String) async throws -> CancelOutcome
 
+    /// Puts a failed execution back to `pending` and wakes its shard's owner, keeping its journal but for a failed
+    /// activity that ended it (its last entry), which runs again with fresh attempts. Any other status is left as
+    /// it is: the outcome says what it is.
+    func retryExecution(workflow: String, id: String) async throws -> RetryOutcome
+
+    /// Inserts execution `newId` of the same workflow, `pending`, with the stored input of execution `id`, if that
+    /// one has finished (completed, failed or cancelled); the source is share-locked meanwhile, so a concurrent
+    /// retry waits. Nothing is inserted if `newId` exists.
+    func replayExecution(workflow: String, id: String, as newId: String, shard: Int?) async throws -> ReplayOutcome
+
     /// Stores a deferred's value unless one is stored and, if `announce`, wakes the execution wherever it runs
     /// (a process that hosts the execution itself wakes it in memory instead).
     func resolveDeferred(workflow: String, id: String, name: String, value: String,
@@ -188,6 +198,33 @@ public struct CancelOutcome: Sendable, Codable, Hashable {
         self.status = status
         self.key = key
     }
+}
+
+/// The result of a retry.
+public struct RetryOutcome: Sendable, Codable, Hashable {
+    /// Whether this call put the execution back to `pending` (false if it was not failed).
+    public var retried: Bool
+    /// The status after the call.
+    public var status: ExecutionStatus
+    /// The execution's key.
+    public var key: ExecutionKey
+
+    /// Creates an outcome.
+    public init(retried: Bool, status: ExecutionStatus, key: ExecutionKey) {
+        self.retried = retried
+        self.status = status
+        self.key = key
+    }
+}
+
+/// The result of ``WorkflowStore/replayExecution(workflow:id:as:shard:)``.
+public enum ReplayOutcome: Sendable {
+    /// The new execution.
+    case replayed(ExecutionRecord)
+    /// The source has not finished: nothing was inserted.
+    case unfinished(ExecutionStatus)
+    /// An execution with the new id exists: nothing was inserted.
+    case idTaken(ExecutionRecord, sameInput: Bool)
 }
 
 /// The result of a resolve.

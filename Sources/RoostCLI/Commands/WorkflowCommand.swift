@@ -7,7 +7,7 @@ import RoostClient
 struct WorkflowCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "workflow", abstract: "Start, inspect, await and cancel workflow executions.",
-        subcommands: [Start.self, Result.self, Status.self, List.self, Cancel.self])
+        subcommands: [Start.self, Result.self, Status.self, List.self, Cancel.self, Retry.self, Replay.self])
 
     struct Start: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Start an execution (idempotent by id).")
@@ -145,6 +145,50 @@ struct WorkflowCommand: AsyncParsableCommand {
                 } else {
                     print(outcome.cancelled ? "cancelled \(name) \(id)"
                           : "nothing cancelled: \(name) \(id) is already \(outcome.status)")
+                }
+            }
+        }
+    }
+
+    struct Retry: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Retry a failed execution from its point of failure: the journal is kept, the failed activity reruns.")
+        @Argument(help: "The workflow's name.") var name: String
+        @Argument(help: "The execution id.") var id: String
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            try await reportingErrors {
+                let outcome = try await database.withClient { try await $0.retry(workflow: name, id: id) }
+                if database.json {
+                    Output.printJSON(["retried": outcome.retried, "status": outcome.status.rawValue])
+                } else {
+                    print(outcome.retried ? "retrying \(name) \(id): pending until its shard's owner resumes it"
+                          : "nothing retried: \(name) \(id) is \(outcome.status) (retried already)")
+                }
+            }
+        }
+    }
+
+    struct Replay: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run a finished execution again as a new execution with its original input.")
+        @Argument(help: "The workflow's name.") var name: String
+        @Argument(help: "The finished execution's id.") var id: String
+        @Option(name: .customLong("as"),
+                help: "The new execution's id (default: ID-replay-<random>); replaying again with it returns it.")
+        var newId: String?
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            try await reportingErrors {
+                let newId = newId ?? ReplayID.make(for: id)
+                let started = try await database.withClient { try await $0.replay(workflow: name, id: id, as: newId) }
+                if database.json {
+                    Output.printJSON(["created": started.created, "execution": started.record.jsonObject])
+                } else {
+                    print(started.created ? "replaying \(name) \(id) as \(newId)"
+                          : "\(name) \(newId) exists already (\(started.record.status))")
                 }
             }
         }
