@@ -59,6 +59,11 @@ public struct RoostClient: Sendable {
         try await executions.cancel(workflow: workflow, id: id)
     }
 
+    /// Everything stored about an execution. See ``Executions/detail(workflow:id:)``.
+    public func detail(workflow: String, id: String) async throws -> ExecutionDetail {
+        try await executions.detail(workflow: workflow, id: id)
+    }
+
     /// Retries a failed execution from its point of failure. See ``Executions/retry(workflow:id:)``.
     public func retry(workflow: String, id: String) async throws -> RetryOutcome {
         try await executions.retry(workflow: workflow, id: id)

@@ -101,8 +101,8 @@ public struct RunnerHTTPAPI: Sendable {
         v1.get("executions") { request, _ in try await list(request) }
         v1.post("workflows/:workflow/executions") { request, context in try await start(request, context) }
         v1.get("workflows/:workflow/executions/:id") { _, context in
-            let record = try await executions.status(workflow: try name(context), id: try id(context))
-            return JSONResponse.make(.ok, ["execution": record.jsonObject])
+            let detail = try await executions.detail(workflow: try name(context), id: try id(context))
+            return JSONResponse.make(.ok, detail.jsonObject)
         }
         v1.get("workflows/:workflow/executions/:id/result") { request, context in
             try await result(request, context)

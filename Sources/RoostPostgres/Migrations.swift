@@ -137,7 +137,7 @@ public enum Migrations {
             CREATE INDEX executions_unplaced ON {schema}.executions (key)
                 WHERE shard IS NULL AND status IN ('pending', 'running', 'waiting');
             """),
-        Migration(version: 5, name: "lease history and journal writers", sql: """
+        Migration(version: 5, name: "lease history, journal writers and activity durations", sql: """
             CREATE TABLE {schema}.shard_lease_history (
                 shard_group text NOT NULL,
                 shard integer NOT NULL,
@@ -146,7 +146,8 @@ public enum Migrations {
                 acquired_at timestamptz NOT NULL DEFAULT now(),
                 PRIMARY KEY (shard_group, shard, epoch)
             );
-            ALTER TABLE {schema}.journal ADD COLUMN written_by text, ADD COLUMN written_epoch bigint;
+            ALTER TABLE {schema}.journal ADD COLUMN written_by text, ADD COLUMN written_epoch bigint,
+                ADD COLUMN duration_ms double precision;
             CREATE OR REPLACE FUNCTION {schema}.hold_lease(shard_group text, shard bigint, epoch bigint)
             RETURNS boolean LANGUAGE sql VOLATILE AS $$
                 SELECT EXISTS (

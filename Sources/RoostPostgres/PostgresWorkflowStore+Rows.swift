@@ -55,19 +55,26 @@ extension PostgresWorkflowStore {
     }
 
     func journal(key: ExecutionKey, on connection: PostgresConnection?) async throws -> [JournalEntry] {
+        try await journalRecords(key: key, on: connection).map(\.entry)
+    }
+
+    /// The journal with when each entry was first and last written.
+    func journalRecords(key: ExecutionKey, on connection: PostgresConnection?) async throws -> [JournalRecord] {
         let query: PostgresQuery = """
-            SELECT position, kind, name, state, attempts, result::text, error::text, due_at
+            SELECT position, kind, name, state, attempts, result::text, error::text, due_at, duration_ms,
+                   created_at, updated_at
             FROM \(unescaped: schema).journal WHERE execution = \(key) ORDER BY position
             """
-        var entries: [JournalEntry] = []
+        var records: [JournalRecord] = []
         for row in try await rows(query, on: connection) {
-            let (position, kind, name, state, attempts, result, error, dueAt)
-                = try row.decode((Int, String, String, String, Int, String?, String?, Date?).self)
-            entries.append(JournalEntry(position: position, kind: .init(kind), name: name, state: .init(state),
-                                        attempts: attempts, result: result, error: try error.map(Self.failure),
-                                        dueAt: dueAt))
+            let (position, kind, name, state, attempts, result, error, dueAt, duration, recorded, updated)
+                = try row.decode((Int, String, String, String, Int, String?, String?, Date?, Double?, Date, Date).self)
+            let entry = JournalEntry(position: position, kind: .init(kind), name: name, state: .init(state),
+                                     attempts: attempts, result: result, error: try error.map(Self.failure),
+                                     dueAt: dueAt, durationMs: duration)
+            records.append(JournalRecord(entry: entry, recordedAt: recorded, updatedAt: updated))
         }
-        return entries
+        return records
     }
 
     /// Every row of a query, on a leased connection or on any connection of the pool.
@@ -145,6 +152,8 @@ extension PostgresWorkflowStore {
             }
             json += ",\"due_at\":"
             if let due = entry.dueAt { appendString(Timestamp.format(due), to: &json) } else { json += "null" }
+            json += ",\"duration_ms\":"
+            json += entry.durationMs.map { "\($0)" } ?? "null"
             json += "}"
         }
         return json + "]"

@@ -256,6 +256,32 @@ public final class PostgresWorkflowStore: WorkflowStore {
         throw WorkflowError(.unknownExecution, "no execution '\(id)' of workflow '\(workflow)'")
     }
 
+    public func executionDetail(workflow: String, id: String) async throws -> ExecutionDetail? {
+        guard let record = try await execution(workflow: workflow, id: id) else { return nil }
+        let owner = try await collect("""
+            SELECT r.address FROM \(unescaped: schema).executions e
+            JOIN \(unescaped: schema).shard_leases l ON l.shard = e.shard
+             AND l.shard_group = (SELECT split_part(value, ',', 1) FROM \(unescaped: schema).cluster_settings
+                                  WHERE name = 'shard_groups')
+            JOIN \(unescaped: schema).runners r ON r.incarnation = l.owner AND r.expires_at > now()
+            WHERE e.key = \(record.key)
+            """, as: String.self).first
+        let journal = try await journalRecords(key: record.key, on: nil)
+        var deferreds: [DeferredRecord] = []
+        for row in try await rows("""
+            SELECT name, value::text, resolved_at FROM \(unescaped: schema).deferreds
+            WHERE execution = \(record.key) ORDER BY resolved_at
+            """, on: nil) {
+            let (name, value, resolvedAt) = try row.decode((String, String, Date).self)
+            deferreds.append(DeferredRecord(name: name, value: value, resolvedAt: resolvedAt))
+        }
+        let awaited = journal.map(\.entry).filter { $0.kind == .deferred && $0.state == .waiting }.map(\.name)
+        for name in awaited where !deferreds.contains(where: { $0.name == name }) {
+            deferreds.append(DeferredRecord(name: name, value: nil, resolvedAt: nil))
+        }
+        return ExecutionDetail(record: record, owner: owner, journal: journal, deferreds: deferreds)
+    }
+
     public func retryExecution(workflow: String, id: String) async throws -> RetryOutcome {
         let rows = try await self.rows("""
             WITH target AS (

@@ -81,6 +81,10 @@ struct HTTPAPITests {
             let execution = read.json["execution"] as? [String: Any]
             try require(execution?["status"] as? String == "completed"
                         && (execution?["input"] as? [String: Any])?["amount"] as? Int == 7, read.text)
+            let journal = read.json["journal"] as? [[String: Any]] ?? []
+            try require(journal.compactMap { $0["name"] as? String } == ["reserve", "charge", "confirm"]
+                        && journal.allSatisfy { $0["durationMs"] is Double }
+                        && (execution?["owner"] as? String)?.hasPrefix("127.0.0.1:") == true, read.text)
 
             // An id with SQL metacharacters, a slash and unicode, percent-encoded in paths.
             let id = "ap/1 ü';--"

@@ -111,6 +111,17 @@ public struct Executions: Sendable {
         return try await store.listExecutions(filter)
     }
 
+    /// Everything stored about an execution: its record, the runner hosting it, its journal with timestamps, its
+    /// timers and its deferreds.
+    /// - Throws: ``WorkflowError`` `unknown_execution`.
+    public func detail(workflow: String, id: String) async throws -> ExecutionDetail {
+        try Self.checkIdentity(workflow: workflow, id: id)
+        guard let detail = try await store.executionDetail(workflow: workflow, id: id) else {
+            throw WorkflowError(.unknownExecution, "no execution '\(id)' of workflow '\(workflow)'")
+        }
+        return detail
+    }
+
     /// An execution's journal: every durable call, by position.
     public func journal(workflow: String, id: String) async throws -> [JournalEntry] {
         try await store.journal(key: status(workflow: workflow, id: id).key)

@@ -70,10 +70,13 @@ public struct JournalEntry: Sendable, Hashable, Codable {
     public var error: FailureInfo?
     /// A sleep's due time, a deferred wait's deadline, or an activity's next attempt.
     public var dueAt: Date?
+    /// How long an activity's last attempt ran, in milliseconds (its body, inside its transaction).
+    public var durationMs: Double?
 
     /// Creates an entry.
     public init(position: Int, kind: Kind, name: String, state: State, attempts: Int = 0, result: String? = nil,
-                error: FailureInfo? = nil, dueAt: Date? = nil) {
+                error: FailureInfo? = nil, dueAt: Date? = nil, durationMs: Double? = nil) {
+        self.durationMs = durationMs
         self.position = position
         self.kind = kind
         self.name = name

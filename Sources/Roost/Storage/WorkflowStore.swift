@@ -79,6 +79,9 @@ public protocol WorkflowStore: Sendable {
     /// Cancels an unfinished execution and wakes it.
     func cancelExecution(workflow: String, id: String) async throws -> CancelOutcome
 
+    /// Everything stored about an execution; `nil` if there is none with that workflow and id.
+    func executionDetail(workflow: String, id: String) async throws -> ExecutionDetail?
+
     /// Puts a failed execution back to `pending` and wakes its shard's owner, keeping its journal but for a failed
     /// activity that ended it (its last entry), which runs again with fresh attempts. Any other status is left as
     /// it is: the outcome says what it is.

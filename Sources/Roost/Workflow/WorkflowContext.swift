@@ -93,7 +93,8 @@ public final class WorkflowContext: Sendable {
                         let result = try coder.encode(value, what: "result of activity '\(name)'")
                         box.withLock { $0 = value }
                         return JournalEntry(position: position, kind: .activity, name: name, state: .completed,
-                                            attempts: attempts, result: result)
+                                            attempts: attempts, result: result,
+                                            durationMs: (ContinuousClock.now - started).milliseconds)
                     }
                 }
                 written(status: .running)
@@ -109,7 +110,9 @@ public final class WorkflowContext: Sendable {
                 let due = Timestamp.rounded(Date().addingTimeInterval(retry.backoff(after: attempts).seconds))
                 if attempts >= retry.maximumAttempts {
                     try await write([JournalEntry(position: position, kind: .activity, name: name, state: .failed,
-                                                  attempts: attempts, error: error)], status: .running)
+                                                  attempts: attempts, error: error,
+                                                  durationMs: (ContinuousClock.now - started).milliseconds)],
+                                    status: .running)
                     throw ActivityFailure(activity: name, attempts: attempts, lastError: error)
                 }
                 waiter.reset()

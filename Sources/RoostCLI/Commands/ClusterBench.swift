@@ -233,8 +233,3 @@ struct ClusterBenchRun {
         return 0
     }
 }
-
-extension Duration {
-    /// The duration in milliseconds.
-    var milliseconds: Double { seconds * 1000 }
-}

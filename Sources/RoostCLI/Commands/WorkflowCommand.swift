@@ -7,7 +7,8 @@ import RoostClient
 struct WorkflowCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "workflow", abstract: "Start, inspect, await and cancel workflow executions.",
-        subcommands: [Start.self, Result.self, Status.self, List.self, Cancel.self, Retry.self, Replay.self])
+        subcommands: [Start.self, Result.self, Status.self, Show.self, List.self, Cancel.self, Retry.self,
+                      Replay.self])
 
     struct Start: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Start an execution (idempotent by id).")
@@ -189,6 +190,25 @@ struct WorkflowCommand: AsyncParsableCommand {
                 } else {
                     print(started.created ? "replaying \(name) \(id) as \(newId)"
                           : "\(name) \(newId) exists already (\(started.record.status))")
+                }
+            }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show an execution in full: record, hosting runner, journal, timers and deferreds.")
+        @Argument(help: "The workflow's name.") var name: String
+        @Argument(help: "The execution id.") var id: String
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            try await reportingErrors {
+                let detail = try await database.withClient { try await $0.detail(workflow: name, id: id) }
+                if database.json {
+                    Output.printJSON(detail.jsonObject)
+                } else {
+                    print(ExecutionLayout.text(detail))
                 }
             }
         }

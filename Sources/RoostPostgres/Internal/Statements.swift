@@ -19,15 +19,16 @@ enum Statements {
     static func journalUpsert(parameter: Int, group: Int, writer: Int) -> String {
         """
         INSERT INTO journal AS j (execution, position, kind, name, state, attempts, result, error, due_at,
-                                  written_by, written_epoch)
+                                  duration_ms, written_by, written_epoch)
         SELECT guard.key, e.position, e.kind, e.name, e.state, e.attempts, e.result::jsonb, e.error, e.due_at,
-               $\(writer), (SELECT l.epoch FROM shard_leases l WHERE l.shard_group = $\(group) AND l.shard = guard.shard)
+               e.duration_ms, $\(writer),
+               (SELECT l.epoch FROM shard_leases l WHERE l.shard_group = $\(group) AND l.shard = guard.shard)
         FROM guard, jsonb_to_recordset($\(parameter)::jsonb) AS e(
             position int, kind text, name text, state text, attempts int, result text, error jsonb,
-            due_at timestamptz)
+            due_at timestamptz, duration_ms float8)
         ON CONFLICT (execution, position) DO UPDATE
         SET state = excluded.state, attempts = excluded.attempts, result = excluded.result,
-            error = excluded.error, updated_at = now(),
+            error = excluded.error, duration_ms = excluded.duration_ms, updated_at = now(),
             due_at = CASE WHEN j.kind IN ('sleep', 'deferred') THEN j.due_at ELSE excluded.due_at END,
             written_by = excluded.written_by, written_epoch = excluded.written_epoch
         WHERE j.state NOT IN ('completed', 'failed')
