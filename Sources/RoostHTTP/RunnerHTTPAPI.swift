@@ -46,6 +46,7 @@ public struct RunnerHTTPAPI: Sendable {
     let executions: Executions
     let readiness: @Sendable () async -> Readiness
     let metrics: (@Sendable () -> String)?
+    let cluster: (@Sendable (Duration) async throws -> ClusterReport)?
     let logger: Logger
 
     /// The API over a runner's executions.
@@ -54,14 +55,18 @@ public struct RunnerHTTPAPI: Sendable {
     ///   - executions: The runner's executions (`WorkflowEngine.executions`).
     ///   - readiness: Answers `/ready`.
     ///   - metrics: The metrics in Prometheus text format, for `/metrics`; without it there is no such route.
+    ///   - cluster: The cluster report for `/v1/cluster`, given how long an execution must be unchanged to count as
+    ///     stuck; without it there is no such route.
     ///   - logger: Where refusals and failures are logged.
     public init(configuration: Configuration, executions: Executions,
                 readiness: @escaping @Sendable () async -> Readiness,
-                metrics: (@Sendable () -> String)? = nil, logger: Logger) {
+                metrics: (@Sendable () -> String)? = nil,
+                cluster: (@Sendable (Duration) async throws -> ClusterReport)? = nil, logger: Logger) {
         self.configuration = configuration
         self.executions = executions
         self.readiness = readiness
         self.metrics = metrics
+        self.cluster = cluster
         self.logger = logger
     }
 
@@ -98,6 +103,18 @@ public struct RunnerHTTPAPI: Sendable {
             }
         }
         let v1 = router.group("v1")
+        if let cluster {
+            v1.get("cluster") { request, _ in
+                var stuckAfter = Duration.seconds(60)
+                if let text = request.uri.queryParameters.get("stuckAfter") {
+                    guard let seconds = Int(text), seconds >= 0 else {
+                        throw APIError(.badRequest, "invalid_argument", "stuckAfter '\(text)' must be 0 or more seconds")
+                    }
+                    stuckAfter = .seconds(seconds)
+                }
+                return JSONResponse.make(.ok, try await cluster(stuckAfter).jsonObject)
+            }
+        }
         v1.get("executions") { request, _ in try await list(request) }
         v1.post("workflows/:workflow/executions") { request, context in try await start(request, context) }
         v1.get("workflows/:workflow/executions/:id") { _, context in

@@ -9,7 +9,7 @@ import Yams
 
 @Suite("docs/openapi.yaml")
 struct OpenAPITests {
-    @Test("describes exactly the routes a runner serves (with metrics, as roost runner serves them)")
+    @Test("describes exactly the routes a runner serves (with metrics and cluster status, as roost runner does)")
     func matchesRoutes() async throws {
         let root = URL(fileURLWithPath: #filePath)
             .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -25,6 +25,7 @@ struct OpenAPITests {
             let api = RunnerHTTPAPI(configuration: .init(address: RunnerAddress(host: "127.0.0.1", port: 1)),
                                     executions: Executions(store: storage.store),
                                     readiness: { .init(ready: true) }, metrics: { "" },
+                                    cluster: { _ in throw CancellationError() },
                                     logger: TestDatabase.logger)
             #expect(Set(api.routes) == documented)
             #expect(api.routes.count == documented.count)

@@ -105,6 +105,12 @@ struct HTTPAPITests {
             let ids = (listed.json["executions"] as? [[String: Any]])?.compactMap { $0["id"] as? String }
             try require(ids == [id], listed.text)
 
+            let cluster = try await api.call("GET", "/v1/cluster?stuckAfter=0")
+            let runners = cluster.json["runners"] as? [[String: Any]] ?? []
+            try require(runners.count == 1 && runners[0]["health"] as? String == "live"
+                        && (runners[0]["ping"] as? [String: Any])?["ms"] is Double
+                        && cluster.json["unowned"] as? Int == 0, cluster.text)
+
             let notFailed = try await api.call("POST", "/v1/workflows/Order/executions/http-1/retry")
             try require(notFailed.status == 409 && notFailed.code == "not_allowed", notFailed.text)
             let replayed = try await api.call("POST", "/v1/workflows/Order/executions/http-1/replay",

@@ -21,24 +21,17 @@ struct ClusterCommand: AsyncParsableCommand {
             if stuckAfter < 0 { throw ValidationError("--stuck-after must be 0 or more seconds") }
         }
 
-        /// What pinging a live runner found: its answer, or why there was none.
-        typealias Pings = [String: Result<RunnerPing, any Error>]
-
         func run() async throws {
             try await reportingErrors {
-                let (status, pings, stuck) = try await withPostgresStorage(try database.storageConfiguration(),
-                                                                           logger: Settings.quietLogger) { storage in
-                    let status = try await storage.cluster.status()
-                    let stuck = try await storage.store.stuckExecutions(olderThan: .seconds(stuckAfter), limit: 100)
-                    return (status, await Self.ping(status, storage: storage), stuck)
+                let report = try await withPostgresStorage(try database.storageConfiguration(),
+                                                           logger: Settings.quietLogger) { storage in
+                    try await Self.report(storage: storage, stuckAfter: .seconds(stuckAfter))
                 }
                 if database.json {
-                    Output.printJSON(Self.json(status, pings: pings).merging(["stuckExecutions": stuck.map {
-                        ["workflow": $0.workflow, "id": $0.id, "shard": $0.shard ?? NSNull(),
-                         "updatedAt": Output.date($0.updatedAt)] as [String: Any]
-                    }]) { $1 })
+                    Output.printJSON(report.jsonObject)
                 } else {
-                    print(Self.text(status, pings: pings))
+                    print(Self.text(report.status, pings: report.pings))
+                    let stuck = report.stuck
                     print("stuck executions (no live runner holds their shard for \(stuckAfter) s): \(stuck.count)"
                           + (stuck.count == 100 ? "+" : ""))
                     for execution in stuck.prefix(5) {
@@ -50,70 +43,19 @@ struct ClusterCommand: AsyncParsableCommand {
             }
         }
 
-        /// Pings every live runner at once through a client cluster system.
-        static func ping(_ status: ClusterStatus, storage: PostgresStorage) async -> Pings {
-            let live = status.runners.filter { $0.health == "live" }.map(\.address)
-            guard let settings = status.settings, !live.isEmpty else { return [:] }
+        /// Reads the report, pinging the live runners through a client cluster system.
+        static func report(storage: PostgresStorage, stuckAfter: Duration) async throws -> ClusterReport {
+            let settings = try await storage.cluster.storedSettings() ?? ClusterSettings()
             let system = ClusterSystem(clientOf: storage.cluster, settings: settings, logger: Settings.quietLogger)
-            return await withTaskGroup(of: Void.self) { group in
+            return try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try? await system.run() }
                 // A connection to a paused runner would hold a graceful shutdown open: cancel it.
                 defer {
                     system.shutdown()
                     group.cancelAll()
                 }
-                return await withTaskGroup(of: (String, Result<RunnerPing, any Error>).self) { pings in
-                    for address in live {
-                        pings.addTask {
-                            do {
-                                // The first ping opens the connection; the second measures the round trip.
-                                _ = try await system.ping(address, timeout: .seconds(1))
-                                return (address, .success(try await system.ping(address, timeout: .seconds(1))))
-                            } catch {
-                                return (address, .failure(error))
-                            }
-                        }
-                    }
-                    var found: Pings = [:]
-                    for await (address, result) in pings { found[address] = result }
-                    return found
-                }
-            }
-        }
-
-        static func json(_ status: ClusterStatus, pings: Pings) -> [String: Any] {
-            let settings: Any = status.settings.map {
-                ["shardGroups": $0.shardGroups, "shardsPerGroup": $0.shardsPerGroup] as [String: Any]
-            } ?? NSNull()
-            return [
-                "settings": settings,
-                "readAt": Output.date(status.readAt),
-                "runners": status.runners.map { runner -> [String: Any] in
-                    [
-                        "address": runner.address, "incarnation": runner.incarnation.uuidString.lowercased(),
-                        "machineId": runner.machineId, "health": runner.health, "shards": runner.shards,
-                        "startedAt": Output.date(runner.startedAt), "lastHeartbeat": Output.date(runner.heartbeatAt),
-                        "expiresAt": Output.date(runner.expiresAt),
-                        "ping": Self.json(pings[runner.address]),
-                    ]
-                },
-                "shards": status.leases.map { lease -> [String: Any] in
-                    [
-                        "group": lease.shard.group, "index": lease.shard.index,
-                        "owner": (lease.live ? lease.owner : nil) ?? NSNull(), "epoch": lease.epoch,
-                        "acquiredAt": Output.date(lease.acquiredAt),
-                    ]
-                },
-                "unowned": status.leases.filter { !$0.live }.count,
-            ]
-        }
-
-        private static func json(_ ping: Result<RunnerPing, any Error>?) -> Any {
-            switch ping {
-            case .success(let ping):
-                ["ms": Percentiles.rounded(ping.roundTrip.milliseconds), "entities": ping.entities] as [String: Any]
-            case .failure(let error): ["error": "\(error)"]
-            case nil: NSNull()
+                return try await ClusterReport.read(cluster: storage.cluster, store: storage.store, pinging: system,
+                                                    stuckAfter: stuckAfter)
             }
         }
 
@@ -125,7 +67,7 @@ struct ClusterCommand: AsyncParsableCommand {
             }
         }
 
-        static func text(_ status: ClusterStatus, pings: Pings) -> String {
+        static func text(_ status: ClusterStatus, pings: [String: Result<RunnerPing, any Error>]) -> String {
             var lines: [String] = []
             if let settings = status.settings {
                 lines.append("shard groups: \(settings.shardGroups.joined(separator: ", ")); "

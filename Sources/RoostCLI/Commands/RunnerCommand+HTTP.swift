@@ -26,8 +26,8 @@ extension RunnerCommand {
     /// The HTTP API over the runner's executions; ready once the runner has joined, holds shards and reaches
     /// the database.
     static func httpService(_ configuration: RunnerHTTPAPI.Configuration, engine: WorkflowEngine,
-                            shards: ShardManager, storage: PostgresStorage, metrics: PrometheusCollectorRegistry,
-                            logger: Logger) -> any Service {
+                            system: ClusterSystem, shards: ShardManager, storage: PostgresStorage,
+                            metrics: PrometheusCollectorRegistry, logger: Logger) -> any Service {
         if configuration.token == nil {
             logger.warning("the HTTP API has no token (ROOST_API_TOKEN): it serves only /health, /ready and /metrics",
                            metadata: ["roost.http.address": "\(configuration.address)"])
@@ -43,7 +43,10 @@ extension RunnerCommand {
             } catch {
                 return .init(ready: false, reason: "the database does not answer: \(error)")
             }
-        }, metrics: { metrics.emitToString() }, logger: logger)
+        }, metrics: { metrics.emitToString() }, cluster: { stuckAfter in
+            try await ClusterReport.read(cluster: storage.cluster, store: storage.store, pinging: system,
+                                         stuckAfter: stuckAfter)
+        }, logger: logger)
         return api.application()
     }
 }

@@ -63,8 +63,8 @@ struct RunnerCommand: AsyncParsableCommand {
                       failureTerminationBehavior: .gracefullyShutdownGroup),
             ]
             if let http = configurations.http {
-                services.append(.init(service: Self.httpService(http, engine: engine, shards: shards, storage: storage,
-                                                                 metrics: metrics, logger: logger),
+                services.append(.init(service: Self.httpService(http, engine: engine, system: system, shards: shards,
+                                                                 storage: storage, metrics: metrics, logger: logger),
                                       failureTerminationBehavior: .gracefullyShutdownGroup))
             }
             let group = ServiceGroup(configuration: .init(
