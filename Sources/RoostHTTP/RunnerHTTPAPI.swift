@@ -172,8 +172,17 @@ public struct RunnerHTTPAPI: Sendable {
             }
             filter.limit = parsed
         }
+        if let cursor = query.get("cursor") {
+            guard let key = ExecutionKey(cursor), key > 0 else {
+                throw APIError(.badRequest, "invalid_argument",
+                               "cursor '\(cursor)' is not one this API returned as nextCursor")
+            }
+            filter.before = key
+        }
         let records = try await executions.list(filter)
-        return JSONResponse.make(.ok, ["executions": records.map(\.jsonObject)])
+        // A full page may have a next one: it starts after the last execution of this page.
+        let next: Any = records.count == filter.limit ? "\(records.last?.key ?? 0)" : NSNull()
+        return JSONResponse.make(.ok, ["executions": records.map(\.jsonObject), "nextCursor": next])
     }
 
     private func result(_ request: Request, _ context: BasicRequestContext) async throws -> Response {

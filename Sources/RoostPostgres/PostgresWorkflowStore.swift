@@ -68,6 +68,7 @@ public final class PostgresWorkflowStore: WorkflowStore {
             SELECT \(unescaped: Statements.recordColumns) FROM \(unescaped: schema).executions
             WHERE (\(filter.workflow)::text IS NULL OR workflow = \(filter.workflow))
               AND (\(filter.status?.rawValue)::text IS NULL OR status = \(filter.status?.rawValue))
+              AND (\(filter.before)::bigint IS NULL OR key < \(filter.before))
             ORDER BY key DESC LIMIT \(filter.limit)
             """)
     }

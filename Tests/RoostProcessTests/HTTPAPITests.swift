@@ -126,6 +126,20 @@ struct HTTPAPITests {
             let newId = (defaultId.json["execution"] as? [String: Any])?["id"] as? String ?? ""
             try require(defaultId.status == 201 && newId.hasPrefix("http-1-replay-"), defaultId.text)
 
+            // Pages: two at a time, newest first, until nextCursor is null.
+            var seen: [String] = []
+            var cursor: String?
+            repeat {
+                let page = try await api.call("GET", "/v1/executions?limit=2" + (cursor.map { "&cursor=\($0)" } ?? ""))
+                seen += (page.json["executions"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+                cursor = page.json["nextCursor"] as? String
+            } while cursor != nil
+            let all = try await api.call("GET", "/v1/executions?limit=100")
+            try require(seen == (all.json["executions"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+                        && seen.count == 4 && Set(seen).count == 4, "pages: \(seen)")
+            let badCursor = try await api.call("GET", "/v1/executions?cursor=abc")
+            try require(badCursor.status == 400 && badCursor.code == "invalid_argument", badCursor.text)
+
             _ = try await api.call("POST", "/v1/workflows/Reminder/executions",
                                    body: #"{"id": "r-1", "input": {"delayMs": 600000}}"#)
             let cancelled = try await api.call("POST", "/v1/workflows/Reminder/executions/r-1/cancel")

@@ -54,11 +54,15 @@ public struct ExecutionFilter: Sendable, Hashable {
     public var status: ExecutionStatus?
     /// At most this many, newest first. Defaults to 100.
     public var limit: Int
+    /// Only executions created before the one with this key: the next page after a page that ended with it.
+    public var before: ExecutionKey?
 
     /// Creates a filter.
-    public init(workflow: String? = nil, status: ExecutionStatus? = nil, limit: Int = 100) {
+    public init(workflow: String? = nil, status: ExecutionStatus? = nil, limit: Int = 100,
+                before: ExecutionKey? = nil) {
         self.workflow = workflow
         self.status = status
         self.limit = limit
+        self.before = before
     }
 }
