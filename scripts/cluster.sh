@@ -13,7 +13,8 @@
 # process ids to .roost/cluster/runner-N.pid, under ROOST_CLUSTER_DIR instead of .roost if set.
 # ROOST_DATABASE_URL, ROOST_SCHEMA (default roost) and every other ROOST_* key override the files.
 # Runner N serves the HTTP API on its file's http_address (127.0.0.1:808N; off with custom ports) with the token
-# ROOST_API_TOKEN, else one made once and kept in .roost/api-token.
+# ROOST_API_TOKEN, and runners call each other with ROOST_CLUSTER_SECRET: each, unless set, is made once and kept
+# in .roost/api-token and .roost/cluster-secret.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -27,7 +28,7 @@ pids="$state/cluster"
 mkdir -p "$logs" "$pids"
 
 usage() {
-    sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -36,13 +37,18 @@ database() {
     export ROOST_SCHEMA="${ROOST_SCHEMA:-roost}"
 }
 
-# The HTTP API's token: ROOST_API_TOKEN, else one made once for this checkout and kept in the state directory.
-api_token() {
-    if [[ -z "${ROOST_API_TOKEN:-}" ]]; then
-        [[ -s "$state/api-token" ]] || (umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$state/api-token")
-        ROOST_API_TOKEN=$(cat "$state/api-token")
-    fi
-    export ROOST_API_TOKEN
+# The HTTP API's token and the secret runners call each other with: ROOST_API_TOKEN and ROOST_CLUSTER_SECRET,
+# else ones made once for this checkout and kept in the state directory.
+secrets() {
+    local name file
+    for name in ROOST_API_TOKEN ROOST_CLUSTER_SECRET; do
+        file="$state/$(echo "${name#ROOST_}" | tr 'A-Z_' 'a-z-')"
+        if [[ -z "${!name:-}" ]]; then
+            [[ -s "$file" ]] || (umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$file")
+            printf -v "$name" '%s' "$(cat "$file")"
+        fi
+        export "${name?}"
+    done
 }
 
 binary() {
@@ -132,7 +138,7 @@ command="${1:-}"
 case "$command" in
     up)
         database
-        api_token
+        secrets
         [[ -n "${ROOST_BINARY:-}" ]] || swift build --product roost
         for n in $(seq 1 "$runners"); do start "$n"; done
         echo "database $ROOST_DATABASE_URL, schema $ROOST_SCHEMA"
@@ -147,21 +153,22 @@ case "$command" in
     status)
         for n in $(seq 1 "$runners"); do
             if pid=$(pid_of "$n"); then
-                state=$(ps -o state= -p "$pid" | tr -d ' ')
-                [[ "$state" == T* ]] && note=" (stopped: SIGSTOP)" || note=""
+                process_state=$(ps -o state= -p "$pid" | tr -d ' ')
+                [[ "$process_state" == T* ]] && note=" (stopped: SIGSTOP)" || note=""
                 echo "runner $n: pid $pid$note"
             else
                 echo "runner $n: not running"
             fi
         done
         database
+        secrets
         "$(binary)" cluster status
         ;;
     kill) number "${2:-}"; signal "$2" KILL ;;
     stop) number "${2:-}"; signal "$2" STOP ;;
     cont) number "${2:-}"; signal "$2" CONT ;;
     restart)
-        api_token
+        secrets
         number "${2:-}"
         database
         stop_gracefully "$2"

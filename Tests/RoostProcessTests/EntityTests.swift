@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Roost
+import RoostClient
 import RoostExamples
 import RoostPostgres
 import RoostTesting
@@ -63,6 +64,40 @@ struct EntityTests {
                     try require(value == 30, "\(id) counted every call from every runner: \(value)")
                 }
             }
+        }
+    }
+
+    @Test("with a cluster secret, runners call each other and clients with it; a caller without it is refused")
+    func clusterSecret() async throws {
+        try await withProcesses { harness in
+            let secret = "cluster-secret-0123456789"
+            let runners = [
+                try await harness.startClusterRunner("runner-1", environment: ["ROOST_CLUSTER_SECRET": secret]),
+                try await harness.startClusterRunner("runner-2", environment: ["ROOST_CLUSTER_SECRET": secret]),
+            ]
+            _ = try await harness.awaitAssignment(to: runners.map(\.address))
+            // A relay on runner 1 calls a target on runner 2: the call between runners carries the secret.
+            let relay = (0..<1_000).map { "relay-\($0)" }.first { harness.owner(of: $0, among: runners) == runners[0].address }!
+            let target = (0..<1_000).map { "target-\($0)" }.first { harness.owner(of: $0, among: runners) == runners[1].address }!
+            let secretEnvironment = ["ROOST_CLUSTER_SECRET": secret]
+            let increment = try await harness.roost(["examples", "counter", "increment", target, "5", "--best-effort"],
+                                                    environment: secretEnvironment)
+            try require(increment.status == 0 && increment.output.contains("5"), increment.output)
+            for presented in [nil, "wrong-secret-0123456789"] {
+                let refused = try await harness.roost(["examples", "counter", "get", target],
+                                                      environment: presented.map { ["ROOST_CLUSTER_SECRET": $0] } ?? [:])
+                try require(refused.status == 1 && refused.output.contains("unauthenticated")
+                            && refused.output.contains("ROOST_CLUSTER_SECRET"), refused.output)
+            }
+            try await runners[1].process.waitForLine(containing: "runner call refused: no or wrong cluster secret",
+                                                     count: 2)
+            try require(!harness.logs.contains("wrong-secret-0123456789"), "a presented secret reached the log")
+            var configuration = ClusterSystem.Configuration()
+            configuration.clusterSecret = secret
+            let value = try await harness.client.withEntities(configuration: configuration) { system in
+                try await system.entity(Counter.self, id: relay).forward(1, to: target)
+            }
+            try require(value == 6, "the relay's runner called the target's runner with the secret: \(value)")
         }
     }
 

@@ -106,7 +106,8 @@ struct RunnerConfigurationTests {
             for (key, value) in environment {
                 #expect(settings[key]?.from == "environment", "\(name): \(key) is not a setting of roost runner")
                 // The URL is shown without its password, the token not at all.
-                #expect(["ROOST_DATABASE_URL", "ROOST_API_TOKEN"].contains(key) || settings[key]?.value == value)
+                #expect(["ROOST_DATABASE_URL", "ROOST_API_TOKEN", "ROOST_CLUSTER_SECRET"].contains(key)
+                        || settings[key]?.value == value)
             }
             addresses.insert(environment["ROOST_RUNNER_ADDRESS"] ?? "")
         }

@@ -40,6 +40,9 @@ public final class ClusterSystem: DistributedActorSystem, ShardHost, Service, Se
         /// How long the replies of persisted calls are kept: a retry or a repeated idempotency key within this
         /// time gets the stored reply; after it, the same key is a new call.
         public var messageRetention: Duration = .seconds(86_400)
+        /// The secret every call between runners must carry: runners refuse calls without it. Defaults to none:
+        /// a runner accepts any caller that reaches its address.
+        public var clusterSecret: String?
 
         /// The defaults.
         public init() {}
@@ -61,7 +64,7 @@ public final class ClusterSystem: DistributedActorSystem, ShardHost, Service, Se
     let delivery: PersistedDelivery?
     /// Where persisted calls are saved; `nil` if this system makes none.
     let messages: (any MessageStore)?
-    private let connections = RunnerConnections()
+    private let connections: RunnerConnections
     private let liveRunners = Mutex<[String]>([])
     private let factories = Mutex<[String: Factory]>([:])
     private let store: (any ClusterStore)?
@@ -87,6 +90,7 @@ public final class ClusterSystem: DistributedActorSystem, ShardHost, Service, Se
         localAddress = address
         self.settings = settings
         self.configuration = configuration
+        connections = RunnerConnections(secret: configuration.clusterSecret)
         self.logger = logger
         store = nil
         self.messages = messages
@@ -104,6 +108,7 @@ public final class ClusterSystem: DistributedActorSystem, ShardHost, Service, Se
         localAddress = nil
         self.settings = settings
         self.configuration = configuration
+        connections = RunnerConnections(secret: configuration.clusterSecret)
         self.logger = logger
         self.store = store
         self.messages = messages
@@ -154,9 +159,9 @@ public final class ClusterSystem: DistributedActorSystem, ShardHost, Service, Se
     /// shutdown or cancellation.
     public func run() async throws {
         let server = transport.map { transport in
-            GRPCServer(transport: transport, services: [
-                RunnerService(system: self),
-            ])
+            GRPCServer(transport: transport, services: [RunnerService(system: self)],
+                       interceptors: configuration.clusterSecret.map { [ClusterSecret.ServerSide(
+                           secret: ClusterSecret(value: $0), logger: logger)] } ?? [])
         }
         self.server.withLock { $0 = server }
         try await withGracefulShutdownHandler {

@@ -12,9 +12,12 @@ final class RunnerConnections: Sendable {
     private let clients = Mutex<[String: Client]>([:])
     private let started: AsyncStream<Client>
     private let startedContinuation: AsyncStream<Client>.Continuation
+    private let interceptors: [any ClientInterceptor]
 
-    init() {
+    /// Connections whose calls carry `secret`, if any.
+    init(secret: String?) {
         (started, startedContinuation) = AsyncStream.makeStream(of: Client.self)
+        interceptors = secret.map { [ClusterSecret.ClientSide(secret: ClusterSecret(value: $0))] } ?? []
     }
 
     /// Runs every client's connections until ``shutdown()``.
@@ -85,7 +88,7 @@ final class RunnerConnections: Sendable {
                                                        transportSecurity: .plaintext)
         let (client, created) = clients.withLock { clients -> (Client, Bool) in
             if let existing = clients[address] { return (existing, false) }
-            let client = GRPCClient(transport: transport)
+            let client = GRPCClient(transport: transport, interceptors: interceptors)
             clients[address] = client
             return (client, true)
         }

@@ -46,7 +46,10 @@ struct ClusterCommand: AsyncParsableCommand {
         /// Reads the report, pinging the live runners through a client cluster system.
         static func report(storage: PostgresStorage, stuckAfter: Duration) async throws -> ClusterReport {
             let settings = try await storage.cluster.storedSettings() ?? ClusterSettings()
-            let system = ClusterSystem(clientOf: storage.cluster, settings: settings, logger: Settings.quietLogger)
+            let system = ClusterSystem(clientOf: storage.cluster, settings: settings,
+                                       configuration: try RunnerSettings.entityConfiguration(
+                                           ProcessInfo.processInfo.environment),
+                                       logger: Settings.quietLogger)
             return try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try? await system.run() }
                 // A connection to a paused runner would hold a graceful shutdown open: cancel it.

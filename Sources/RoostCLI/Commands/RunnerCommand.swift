@@ -105,7 +105,8 @@ struct RunnerCommand: AsyncParsableCommand {
         for key in RunnerConfiguration.keys {
             guard let source = settings.sources[key], let value = settings.values[key] else { continue }
             let shown = key == "ROOST_DATABASE_URL" ? configurations.storage.redactedURL
-                : key == "ROOST_API_TOKEN" ? "(\(value.count) characters, not shown)" : value
+                : ["ROOST_API_TOKEN", "ROOST_CLUSTER_SECRET"].contains(key) ? "(\(value.count) characters, not shown)"
+                : value
             rows.append([RunnerConfiguration.fileKey(key), key, shown, source])
         }
         if database.json {
@@ -185,6 +186,12 @@ enum RunnerSettings {
         }
         if let value = try positive("ROOST_MESSAGE_RETENTION_S", environment) {
             configuration.messageRetention = .seconds(value)
+        }
+        if let secret = environment["ROOST_CLUSTER_SECRET"], !secret.isEmpty {
+            guard secret.count >= 16 else {
+                throw ValidationError("ROOST_CLUSTER_SECRET must be at least 16 characters (it has \(secret.count))")
+            }
+            configuration.clusterSecret = secret
         }
         return configuration
     }

@@ -17,6 +17,7 @@ struct RunnerConfiguration: Sendable {
         "ROOST_RUNNER_ADDRESS", "ROOST_LEASE_TTL", "ROOST_REBALANCE_INTERVAL_MS", "ROOST_SHARDS_PER_GROUP",
         "ROOST_SHARD_GROUPS", "ROOST_CALL_TIMEOUT_MS", "ROOST_MAILBOX_CAPACITY", "ROOST_ENTITY_IDLE_MS",
         "ROOST_REDELIVERY_INTERVAL_MS", "ROOST_MESSAGE_RETENTION_S", "ROOST_HTTP_ADDRESS", "ROOST_API_TOKEN",
+        "ROOST_CLUSTER_SECRET",
     ]
 
     /// The key in the file given to `--config` that names the cluster's shared file, relative to the first file.
