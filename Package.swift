@@ -66,7 +66,11 @@ let package = Package(
         ),
         .target(
             name: "RoostTesting",
-            dependencies: ["Roost", "RoostPostgres", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "Roost", "RoostPostgres", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Instrumentation", package: "swift-distributed-tracing"),
+                .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -129,6 +133,8 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 "RoostHTTP",
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
             ],
             swiftSettings: swiftSettings
         ),

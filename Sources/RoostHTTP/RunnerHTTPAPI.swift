@@ -87,6 +87,8 @@ public struct RunnerHTTPAPI: Sendable {
     /// The routes.
     func router() -> Router<BasicRequestContext> {
         let router = Router()
+        // A span per request, continuing a trace the caller sends in W3C `traceparent` headers.
+        router.add(middleware: TracingMiddleware())
         router.add(middleware: JSONErrorMiddleware(logger: logger))
         router.add(middleware: BearerTokenMiddleware(token: configuration.token,
                                                      openPaths: ["/health", "/ready", "/metrics"], logger: logger))

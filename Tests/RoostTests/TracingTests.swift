@@ -19,16 +19,9 @@ distributed actor TraceProbe: Entity {
 
 @Suite("Tracing across runners")
 struct TracingTests {
-    /// The process's tracer: instruments are bootstrapped once per process.
-    static let tracer: InMemoryTracer = {
-        let tracer = InMemoryTracer()
-        InstrumentationSystem.bootstrap(tracer)
-        return tracer
-    }()
-
     @Test("a call to an entity on another runner continues the caller's trace, carried in the gRPC metadata")
     func traceCrossesRunners() async throws {
-        let tracer = Self.tracer
+        let tracer = TestTracing.tracer
         let runners = try InProcessRunners(count: 2) { $0.register(TraceProbe.self) { TraceProbe(actorSystem: $0) } }
         let remote = runners.id(ownedBy: 1, prefix: "probe")
         let (rootTrace, seenTrace) = try await runners.run { systems in

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Tracing
 
 /// Starting, reading, cancelling executions and resolving deferreds: what clients and runners share.
 ///
@@ -74,6 +75,16 @@ public struct Executions: Sendable {
     }
 
     private func insert(workflow: String, id: String, input: String) async throws -> StartResult {
+        try await withSpan("roost.execution.start", ofKind: .producer) { span in
+            span.attributes["roost.workflow"] = workflow
+            span.attributes["roost.execution"] = id
+            let started = try await insertInSpan(workflow: workflow, id: id, input: input)
+            span.attributes["roost.created"] = started.created
+            return started
+        }
+    }
+
+    private func insertInSpan(workflow: String, id: String, input: String) async throws -> StartResult {
         let shard = try await placement?.shard(of: id)
         // This process runs it at once if it hosts executions of its shard; otherwise the shard's owner does.
         let local = host?.holds(shard: shard) ?? false

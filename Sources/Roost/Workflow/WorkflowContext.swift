@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Synchronization
+import Tracing
 
 /// What a running workflow uses for everything that must survive a crash: activities, durable sleeps, deferreds
 /// and deterministic values. Each such call is journaled; on replay the journaled result is returned.
@@ -84,6 +85,12 @@ public final class WorkflowContext: Sendable {
                                            position: position, attempt: attempts)
             let box = Mutex<Value?>(nil)
             let started = ContinuousClock.now
+            let span = startSpan("roost.activity", ofKind: .internal)
+            span.attributes["roost.workflow"] = workflowName
+            span.attributes["roost.execution"] = executionId
+            span.attributes["roost.activity"] = name
+            span.attributes["roost.attempt"] = attempts
+            defer { span.end() }
             do {
                 try await durable {
                     try await store.runActivity(key: key, entries: unwritten(), status: statusChange(to: .running),
@@ -102,6 +109,7 @@ public final class WorkflowContext: Sendable {
                                              duration: ContinuousClock.now - started)
                 return box.withLock { $0! }
             } catch let failure as ActivityBodyError {
+                span.recordError(failure.underlying)
                 RoostMetrics.activityAttempt(workflow: workflowName, outcome: "failed",
                                              duration: ContinuousClock.now - started)
                 let error = FailureInfo(failure.underlying, fallback: .activityFailed)

@@ -1,7 +1,9 @@
 import Foundation
 import Logging
+import ServiceContextModule
 import ServiceLifecycle
 import Synchronization
+import Tracing
 
 /// Hosts workflow executions in this process: runs new ones, resumes unfinished ones by replay at start-up, and
 /// wakes waiting ones — in memory for changes made here, through store notifications for changes made elsewhere,
@@ -78,6 +80,8 @@ public final class WorkflowEngine: Service, Sendable {
         var record: ExecutionRecord?
         /// A parked run of this process: replay it without counting an attempt.
         var resuming = false
+        /// The tracing context of the start that launched it in this process, which its run continues.
+        var context: ServiceContext?
     }
 
     /// Creates an engine.
@@ -198,7 +202,14 @@ public final class WorkflowEngine: Service, Sendable {
             var record = launch.record
             while !Task.isCancelled {
                 do {
-                    return try await run(key: launch.key, fresh: record, resuming: launch.resuming, waiter: waiter)
+                    // One span per run: a fresh one continues the trace of the start that launched it.
+                    return try await withSpan("roost.execution.run", context: launch.context ?? .topLevel,
+                                              ofKind: .consumer) { span in
+                        span.attributes["roost.execution.key"] = Int(launch.key)
+                        span.attributes["roost.resumed"] = launch.resuming || record == nil
+                        return try await run(key: launch.key, fresh: record, resuming: launch.resuming,
+                                             waiter: waiter)
+                    }
                 } catch {
                     if Task.isCancelled { break }
                     logger.warning("execution run abandoned after a database failure; it will be replayed",
@@ -255,6 +266,7 @@ public final class WorkflowEngine: Service, Sendable {
         var logger = self.logger
         logger[metadataKey: "roost.workflow"] = "\(record.workflow)"
         logger[metadataKey: "roost.execution"] = "\(record.id)"
+        if let lease { logger[metadataKey: "roost.shard"] = "\(lease.shard)" }
         guard let workflow = try? registry.workflow(named: record.workflow) else { return .skipped }
         let context = WorkflowContext(record: record, journal: claimed.journal, store: store, coder: coder,
                                       waiter: waiter, logger: logger, parkAfter: configuration.parkAfter,
@@ -310,7 +322,7 @@ public final class WorkflowEngine: Service, Sendable {
 
         func launch(_ record: ExecutionRecord) {
             _ = engine.queued.withLock { $0.insert(record.key) }
-            engine.launchContinuation.yield(Launch(key: record.key, record: record))
+            engine.launchContinuation.yield(Launch(key: record.key, record: record, context: ServiceContext.current))
         }
 
         func changed(_ key: ExecutionKey) {

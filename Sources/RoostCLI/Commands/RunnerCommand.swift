@@ -37,6 +37,7 @@ struct RunnerCommand: AsyncParsableCommand {
             var logger = Logger(label: "roost.runner")
             logger.logLevel = configurations.logLevel
             logger[metadataKey: "roost.pid"] = "\(ProcessInfo.processInfo.processIdentifier)"
+            logger[metadataKey: "roost.runner"] = "\(configurations.shards.address)"
             let storageConfiguration = configurations.storage
             let engineConfiguration = configurations.engine
             let shardConfiguration = configurations.shards

@@ -1,0 +1,41 @@
+import Foundation
+import InMemoryTracing
+import Roost
+import RoostExamples
+import RoostPostgres
+import RoostTesting
+import Testing
+import Tracing
+
+@Suite("Tracing of workflow executions")
+struct WorkflowTracingTests {
+    @Test("a start in a trace: the run continues that trace, with a span for each activity")
+    func startRunAndActivities() async throws {
+        let tracer = TestTracing.tracer
+        try await withTestStorage { (storage: PostgresStorage) async throws in
+            try await withWorkflowEngine(storage: storage, registry: testRegistry()) { engine in
+                let events = EngineEvents(engine)
+                let (trace, key) = try await startTraced(engine)
+                try await events.ended(key)
+                let spans = tracer.finishedSpans.filter { $0.traceID == trace }
+                let names = spans.map(\.operationName)
+                #expect(names.contains("roost.execution.start"))
+                #expect(names.contains("roost.execution.run"))
+                var activities: [String] = []
+                for span in spans where span.operationName == "roost.activity" {
+                    if case .string(let name)? = span.attributes.get("roost.activity") { activities.append(name) }
+                }
+                #expect(activities.sorted() == ["charge", "confirm", "reserve"])
+            }
+        }
+    }
+
+    /// Starts an Order inside a root span; returns the span's trace and the execution's key.
+    private func startTraced(_ engine: WorkflowEngine) async throws -> (String?, ExecutionKey) {
+        try await withSpan("test root") { (span: any Span) async throws -> (String?, ExecutionKey) in
+            let started = try await engine.executions.start(Order.self, id: "traced",
+                                                            input: .init(orderId: "t", amount: 1))
+            return (span.context.inMemorySpanContext?.traceID, started.record.key)
+        }
+    }
+}
