@@ -255,4 +255,32 @@ struct HTTPAPITests {
                         retry.output)
         }
     }
+
+    @Test("roost workflow and roost deferred through a runner's HTTP API with --runner and --token")
+    func commandLineThroughRunner() async throws {
+        try await withAPI { harness, api in
+            // Without a database in the environment: everything goes through the runner.
+            let noDatabase = ["ROOST_DATABASE_URL": "", "POSTGRES_HOST": "", "ROOST_API_TOKEN": ""]
+            let runner = ["--runner", api.base, "--token", HTTPAPITests.token]
+            let id = "cli/ü 1"
+            let started = try await harness.roost(["workflow", "start", "Approval", "--id", id, "--input",
+                                                   #"{"requestId": "r", "coolOffMs": 0}"#] + runner,
+                                                  environment: noDatabase)
+            try require(started.status == 0 && started.output.contains("started Approval \(id)"), started.output)
+            let resolved = try await harness.roost(["deferred", "resolve", "Approval", id, "decision", "--value",
+                                                    #"{"approved": true, "by": "cli"}"#] + runner,
+                                                   environment: noDatabase)
+            try require(resolved.status == 0, resolved.output)
+            let result = try await harness.roost(["workflow", "result", "Approval", id, "--wait", "--json"] + runner,
+                                                 environment: noDatabase)
+            try require(result.status == 0 && result.output.contains(#""status":"completed""#)
+                        && result.output.contains(#""by":"cli""#), result.output)
+            let show = try await harness.roost(["workflow", "show", "Approval", id] + runner, environment: noDatabase)
+            try require(show.status == 0 && show.output.contains("apply") && show.output.contains("decision  resolved"),
+                        show.output)
+            let refused = try await harness.roost(["workflow", "status", "Approval", id, "--runner", api.base,
+                                                   "--token", "wrong"], environment: noDatabase)
+            try require(refused.status == 1 && refused.output.contains("unauthorized"), refused.output)
+        }
+    }
 }

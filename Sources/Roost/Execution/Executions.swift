@@ -291,6 +291,12 @@ public struct StartResult: Sendable {
     public var record: ExecutionRecord
     /// Whether this call created it (false: an execution with that id existed, with the same input).
     public var created: Bool
+
+    /// Creates a result.
+    public init(record: ExecutionRecord, created: Bool) {
+        self.record = record
+        self.created = created
+    }
 }
 
 /// A process that runs executions: told of new ones and of changes made in the same process.

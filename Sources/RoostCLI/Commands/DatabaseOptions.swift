@@ -18,6 +18,13 @@ struct DatabaseOptions: ParsableArguments {
     @Flag(help: "Print JSON instead of text.")
     var json = false
 
+    @Option(name: .customLong("runner"),
+            help: "Talk to this runner's HTTP API (like http://127.0.0.1:8081) instead of the database.")
+    var runnerURL: String?
+
+    @Option(help: "The runner's API token, with --runner (default: $ROOST_API_TOKEN).")
+    var token: String?
+
     func storageConfiguration(
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws -> StorageConfiguration {
@@ -33,6 +40,16 @@ struct DatabaseOptions: ParsableArguments {
             configuration.schema = benchSchema
         }
         return configuration
+    }
+
+    /// Runs `body` with the executions of the database, or of the runner named by `--runner`.
+    func withExecutions<Result: Sendable>(_ body: (any ExecutionsAPI) async throws -> Result) async throws -> Result {
+        guard let runnerURL else { return try await withClient { try await body($0) } }
+        guard let url = URL(string: runnerURL), url.scheme == "http" || url.scheme == "https", url.host != nil else {
+            throw ValidationError("--runner '\(runnerURL)' must be a URL like http://127.0.0.1:8081")
+        }
+        let token = token ?? ProcessInfo.processInfo.environment["ROOST_API_TOKEN"]
+        return try await body(RunnerAPIClient(base: url, token: token))
     }
 
     /// Runs `body` with a client that checks names and payloads against the example workflows.

@@ -19,7 +19,7 @@ struct DeferredCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
-                let outcome = try await database.withClient {
+                let outcome = try await database.withExecutions {
                     try await $0.resolve(workflow: name, id: id, deferred: deferred, value: value)
                 }
                 if database.json {

@@ -19,7 +19,7 @@ struct WorkflowCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
-                let started = try await database.withClient { try await $0.start(workflow: name, id: id, input: input) }
+                let started = try await database.withExecutions { try await $0.start(workflow: name, id: id, input: input) }
                 if database.json {
                     Output.printJSON(["workflow": name, "id": id, "created": started.created,
                                       "status": started.record.status.rawValue])
@@ -46,7 +46,7 @@ struct WorkflowCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingErrors {
                 let waitFor: Duration? = wait ? timeout.map { .milliseconds(Int64($0 * 1000)) } : .zero
-                let record = try await database.withClient {
+                let record = try await database.withExecutions {
                     try await $0.result(workflow: name, id: id, timeout: waitFor)
                 }
                 if database.json {
@@ -74,7 +74,7 @@ struct WorkflowCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
-                let record = try await database.withClient { try await $0.status(workflow: name, id: id) }
+                let record = try await database.withExecutions { try await $0.status(workflow: name, id: id) }
                 if database.json {
                     Output.printJSON(Output.record(record))
                 } else {
@@ -109,8 +109,8 @@ struct WorkflowCommand: AsyncParsableCommand {
             try await reportingErrors {
                 let filter = ExecutionFilter(workflow: workflow, status: status.flatMap(ExecutionStatus.init),
                                              limit: limit)
-                let (records, stuck) = try await database.withClient { client in
-                    (try await client.list(filter), try await client.stuck(olderThan: .seconds(stuckAfter)))
+                let (records, stuck) = try await database.withExecutions { client in
+                    (try await client.list(filter), try await client.stuck(olderThan: .seconds(stuckAfter), limit: 1_000))
                 }
                 let stuckShards = Dictionary(stuck.map { ("\($0.workflow)/\($0.id)", $0.shard) }) { first, _ in first }
                 let note = { (record: ExecutionRecord) -> String? in
@@ -140,7 +140,7 @@ struct WorkflowCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
-                let outcome = try await database.withClient { try await $0.cancel(workflow: name, id: id) }
+                let outcome = try await database.withExecutions { try await $0.cancel(workflow: name, id: id) }
                 if database.json {
                     Output.printJSON(["cancelled": outcome.cancelled, "status": outcome.status.rawValue])
                 } else {
@@ -160,12 +160,12 @@ struct WorkflowCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
-                let outcome = try await database.withClient { try await $0.retry(workflow: name, id: id) }
+                let outcome = try await database.withExecutions { try await $0.retry(workflow: name, id: id) }
                 if database.json {
                     Output.printJSON(["retried": outcome.retried, "status": outcome.status.rawValue])
                 } else {
                     print(outcome.retried ? "retrying \(name) \(id): pending until its shard's owner resumes it"
-                          : "nothing retried: \(name) \(id) is \(outcome.status) (retried already)")
+                          : "nothing retried: \(name) \(id) is \(outcome.status); only a failed execution is retried")
                 }
             }
         }
@@ -184,7 +184,7 @@ struct WorkflowCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingErrors {
                 let newId = newId ?? ReplayID.make(for: id)
-                let started = try await database.withClient { try await $0.replay(workflow: name, id: id, as: newId) }
+                let started = try await database.withExecutions { try await $0.replay(workflow: name, id: id, as: newId) }
                 if database.json {
                     Output.printJSON(["created": started.created, "execution": started.record.jsonObject])
                 } else {
@@ -204,7 +204,7 @@ struct WorkflowCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
-                let detail = try await database.withClient { try await $0.detail(workflow: name, id: id) }
+                let detail = try await database.withExecutions { try await $0.detail(workflow: name, id: id) }
                 if database.json {
                     Output.printJSON(detail.jsonObject)
                 } else {
