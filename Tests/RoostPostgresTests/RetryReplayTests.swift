@@ -82,6 +82,18 @@ struct RetryReplayTests {
                 }
                 #expect(taken?.code == .conflict)
 
+                // Concurrent replays with one new id make one execution.
+                let racing = try await withThrowingTaskGroup(of: Bool.self) { group in
+                    for _ in 0..<8 {
+                        group.addTask {
+                            try await engine.executions.replay(workflow: "Order", id: "source", as: "raced").created
+                        }
+                    }
+                    return try await group.reduce(into: [Bool]()) { $0.append($1) }
+                }
+                #expect(racing.filter { $0 }.count == 1)
+                #expect(try await storage.count("SELECT count(*)::int FROM executions WHERE id = 'raced'") == 1)
+
                 _ = try await engine.executions.start(Reminder.self, id: "sleeping", input: .init(delayMs: 600_000))
                 let unfinished = await #expect(throws: WorkflowError.self) {
                     try await engine.executions.replay(workflow: "Reminder", id: "sleeping", as: "sleeping-2")

@@ -46,9 +46,20 @@ struct WorkflowCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingErrors {
                 let waitFor: Duration? = wait ? timeout.map { .milliseconds(Int64($0 * 1000)) } : .zero
-                let record = try await database.withExecutions {
-                    try await $0.result(workflow: name, id: id, timeout: waitFor)
+                // People waiting at a terminal see progress; scripts and --json get only the answer.
+                let showProgress = wait && !database.json && isatty(STDERR_FILENO) == 1
+                let record = try await database.withExecutions { api in
+                    try await withThrowingTaskGroup(of: ExecutionRecord?.self) { group in
+                        group.addTask { try await api.result(workflow: name, id: id, timeout: waitFor) }
+                        if showProgress { group.addTask { try await Self.progress(api, name: name, id: id) } }
+                        defer { group.cancelAll() }
+                        while let next = try await group.next() {
+                            if let record = next { return record }
+                        }
+                        throw CancellationError()
+                    }
                 }
+                if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
                 if database.json {
                     Output.printJSON(Output.result(record))
                 } else {
@@ -65,7 +76,28 @@ struct WorkflowCommand: AsyncParsableCommand {
             }
         }
     }
+}
 
+extension WorkflowCommand.Result {
+    /// Refreshes one line on stderr every second with the execution's status and durable calls so far, until
+    /// cancelled; returns nil.
+    static func progress(_ api: any ExecutionsAPI, name: String, id: String) async throws -> ExecutionRecord? {
+        let started = ContinuousClock.now
+        while !Task.isCancelled {
+            try await Task.sleep(for: .seconds(1))
+            let detail = try await api.detail(workflow: name, id: id)
+            let done = detail.journal.filter { $0.entry.state == .completed }.count
+            let elapsed = Int((ContinuousClock.now - started).components.seconds)
+            let line = "\r\u{1B}[Kwaiting \(elapsed) s: \(name) \(id) is \(detail.record.status), "
+                + "\(done) of \(detail.journal.count) durable calls done, attempt \(detail.record.attempt)"
+                + (detail.owner.map { ", on \($0)" } ?? "")
+            FileHandle.standardError.write(Data(line.utf8))
+        }
+        return nil
+    }
+}
+
+extension WorkflowCommand {
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show an execution's status.")
         @Argument(help: "The workflow's name.") var name: String
