@@ -150,12 +150,15 @@ struct HTTPAPITests {
         }
     }
 
-    @Test("/metrics serves Prometheus text without a token: executions, activities, shards, lease renewals")
+    @Test("/metrics serves Prometheus text without a token: executions, activities, timers, shards, renewals")
     func metrics() async throws {
         try await withAPI { _, api in
             _ = try await api.call("POST", "/v1/workflows/Order/executions",
                                    body: #"{"id": "m-1", "input": {"orderId": "o", "amount": 1}}"#)
             _ = try await api.call("GET", "/v1/workflows/Order/executions/m-1/result?wait=60")
+            _ = try await api.call("POST", "/v1/workflows/Reminder/executions",
+                                   body: #"{"id": "m-2", "input": {"delayMs": 10}}"#)
+            _ = try await api.call("GET", "/v1/workflows/Reminder/executions/m-2/result?wait=60")
             let metrics = try await api.call("GET", "/metrics", token: .some(nil))
             try require(metrics.status == 200, metrics.text)
             for line in [
@@ -163,11 +166,13 @@ struct HTTPAPITests {
                 #"roost_executions_finished_total{workflow="Order",status="completed"} 1"#,
                 #"roost_activity_attempts_total{workflow="Order",outcome="completed"} 3"#,
                 "roost_shards_held 300",
+                "roost_timers_fired_total 1",
             ] {
                 try require(metrics.text.contains(line), "no '\(line)' in:\n\(metrics.text)")
             }
             try require(metrics.text.contains("roost_lease_renewals_total ")
-                        && metrics.text.contains("roost_activity_duration_seconds_bucket"), metrics.text)
+                        && metrics.text.contains("roost_activity_duration_seconds_bucket")
+                        && metrics.text.contains("roost_timer_lateness_seconds_bucket"), metrics.text)
         }
     }
 

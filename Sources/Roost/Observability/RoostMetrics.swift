@@ -37,6 +37,22 @@ enum RoostMetrics {
         Counter(label: "roost_detachments_total").increment()
     }
 
+    /// A durable sleep returned `lateness` after its due time.
+    static func timerFired(lateness: Duration) {
+        Counter(label: "roost_timers_fired_total").increment()
+        Timer(label: "roost_timer_lateness_seconds").record(duration: max(lateness, .zero))
+    }
+
+    /// A call had to wait in an entity's mailbox behind `depth` others.
+    static func mailboxQueued(depth: Int) {
+        Recorder(label: "roost_mailbox_depth").record(depth)
+    }
+
+    /// A call was refused because the entity's mailbox was full.
+    static func mailboxRejected() {
+        Counter(label: "roost_mailbox_rejections_total").increment()
+    }
+
     /// Executions whose runs are in this process's memory.
     static func executionsInMemory(_ count: Int) {
         Gauge(label: "roost_executions_in_memory").record(count)

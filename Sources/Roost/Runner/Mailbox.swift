@@ -70,10 +70,12 @@ final class Mailbox: Sendable {
                     return .success(true)
                 }
                 guard state.waiting.count < capacity else {
+                    RoostMetrics.mailboxRejected()
                     return .failure(EntityCallError(EntityCallError.mailboxFull,
                                                     "\(address) has \(capacity) calls waiting; try again later"))
                 }
                 state.waiting.append(continuation)
+                RoostMetrics.mailboxQueued(depth: state.waiting.count)
                 return .success(false)
             }
             switch outcome {

@@ -169,6 +169,7 @@ public final class WorkflowContext: Sendable {
                                           dueAt: dueAt)], status: .waiting)
         }
         try await waitUntil(dueAt)
+        RoostMetrics.timerFired(lateness: .milliseconds(Int64(Date().timeIntervalSince(dueAt) * 1000)))
         // Journaled with the next durable write: a replay of a sleep past its due time returns at once anyway.
         journalLater(JournalEntry(position: position, kind: .sleep, name: name, state: .completed,
                             result: try coder.encode(Timestamp.rounded(Date()), what: "fire time"), dueAt: dueAt))
