@@ -4,8 +4,8 @@ import Roost
 extension PostgresClusterStore {
     /// Runs `body` in a transaction that commits only while this runner holds `lease`: the transaction first
     /// share-locks the lease row where it still has that epoch and a live owner (the schema's `hold_lease`
-    /// function), so an acquisition by another runner waits until this transaction ends, and a lost lease commits
-    /// nothing.
+    /// function), so no other runner acquires the shard until this transaction ends, and a lost lease commits
+    /// nothing. The transaction may stay idle for at most the owner's lease TTL: the server then ends it.
     /// - Throws: ``ShardLeaseLost`` if the lease is no longer held; what `body` throws (the transaction is
     ///   rolled back).
     @discardableResult

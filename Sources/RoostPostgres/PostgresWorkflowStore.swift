@@ -342,10 +342,18 @@ public final class PostgresWorkflowStore: WorkflowStore {
             throw WorkflowError(.unknownExecution, "no execution '\(id)' of workflow '\(workflow)'")
         }
         if let inserted, let record = try await execution(key: inserted) { return .replayed(record) }
-        if let sameInput, let existing = try await execution(workflow: workflow, id: newId) {
-            return .idTaken(existing, sameInput: sameInput)
+        guard [.completed, .failed, .cancelled].contains(status) else { return .unfinished(status) }
+        // The new id exists: perhaps inserted by a concurrent replay that committed after this statement's
+        // snapshot was taken, so compare the inputs in a statement of its own.
+        let same = try await collect("""
+            SELECT n.input = s.input FROM \(unescaped: schema).executions n, \(unescaped: schema).executions s
+            WHERE n.workflow = \(workflow) AND n.id = \(newId) AND s.workflow = \(workflow) AND s.id = \(id)
+            """, as: Bool.self).first ?? sameInput
+        guard let same, let existing = try await execution(workflow: workflow, id: newId) else {
+            throw WorkflowError(.notAllowed, "replay of '\(id)' as '\(newId)' inserted nothing and found no "
+                                + "execution '\(newId)'; try again")
         }
-        return .unfinished(status)
+        return .idTaken(existing, sameInput: same)
     }
 
     public func resolveDeferred(workflow: String, id: String, name: String, value: String,

@@ -208,9 +208,15 @@ struct ClusterStoreTests {
                                                                     logger: TestDatabase.logger).decode(Int.self) {
                         backend = pid
                     }
-                    // Idle in the transaction, as a paused process would be, until the server ends the session.
+                    // Idle in the transaction, as a paused process would be, until the server ends the session
+                    // (the deadline guards against a hung test; it is not a timing assertion).
+                    let deadline = ContinuousClock.now + .seconds(30)
                     while try await storage.count(
                         "SELECT count(*)::int FROM pg_stat_activity WHERE pid = \(backend)") > 0 {
+                        guard ContinuousClock.now < deadline else {
+                            Issue.record("the server did not end the idle fenced transaction's session")
+                            return
+                        }
                         try await Task.sleep(for: .milliseconds(20))
                     }
                 }

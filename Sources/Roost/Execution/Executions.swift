@@ -204,16 +204,13 @@ public struct Executions: Sendable {
     }
 
     /// Retries a failed execution from its point of failure: its journal is kept, the failed activity that ended
-    /// it runs again with fresh attempts, and its shard's owner resumes it by replay. Guarded by the status: only
-    /// one of many concurrent retries retries; the others get `retried: false` and the status it then has.
-    /// - Throws: ``WorkflowError`` `unknown_execution`; `not_allowed` if it completed or was cancelled.
+    /// it runs again with fresh attempts, and its shard's owner resumes it by replay. Guarded by the status: an
+    /// execution that is not failed is left as it is and the outcome says `retried: false` with its status, so of
+    /// many concurrent retries exactly one retries and the others say what the winner's retry led to.
+    /// - Throws: ``WorkflowError`` `unknown_execution`.
     public func retry(workflow: String, id: String) async throws -> RetryOutcome {
         try Self.checkIdentity(workflow: workflow, id: id)
         let outcome = try await store.retryExecution(workflow: workflow, id: id)
-        if !outcome.retried, outcome.status == .completed || outcome.status == .cancelled {
-            throw WorkflowError(.notAllowed, "execution '\(id)' of \(workflow) is \(outcome.status): only a failed "
-                                + "execution can be retried; replay it to run it again as a new execution")
-        }
         if outcome.retried { host?.changed(outcome.key) }
         return outcome
     }
