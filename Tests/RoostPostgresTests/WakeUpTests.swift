@@ -44,6 +44,35 @@ struct WakeUpTests {
         }
     }
 
+    @Test("no lost wake-ups while waiting runs park: in-process resolves race runs parking after 2 ms")
+    func lostWakeUpWhileParking() async throws {
+        let count = 400
+        var configuration = noPoll()
+        configuration.parkAfter = .milliseconds(2)
+        try await withTestStorage { storage in
+            try await withWorkflowEngine(storage: storage, registry: testRegistry(), configuration: configuration) { engine in
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for index in 0..<count {
+                        group.addTask {
+                            let id = "park-\(index)"
+                            _ = try await engine.executions.start(AwaitValue.self, id: id, input: 0)
+                            try await Task.sleep(for: .milliseconds(Int.random(in: 0...6)))
+                            _ = try await engine.executions.resolve(AwaitValue.value, of: AwaitValue.self,
+                                                                    id: id, value: index)
+                        }
+                        if index.isMultiple(of: 50) { try await group.next() }
+                    }
+                    try await group.waitForAll()
+                }
+                for index in 0..<count {
+                    let value = try await engine.executions.result(of: AwaitValue.self, id: "park-\(index)",
+                                                                   timeout: .seconds(60))
+                    #expect(value == index)
+                }
+            }
+        }
+    }
+
     @Test("an execution that waits longer than every internal interval is neither re-run nor stalled")
     func longWait() async throws {
         try await withTestStorage { storage in

@@ -255,11 +255,10 @@ public struct Executions: Sendable {
         let outcome = try await store.resolveDeferred(workflow: workflow, id: id, name: deferred, value: value,
                                                       announce: local == nil)
         if outcome.resolved {
-            if local != nil {
-                host?.delivered(outcome.key, deferred: deferred, value: outcome.value)
-            } else {
-                host?.changed(outcome.key)
-            }
+            // The value is handed to a waiting run at once; the wake-up that follows covers a run that parked
+            // between the check above and now (it has no waiter to hand the value to, and no NOTIFY was sent).
+            if local != nil { host?.delivered(outcome.key, deferred: deferred, value: outcome.value) }
+            host?.changed(outcome.key)
         }
         return outcome
     }
