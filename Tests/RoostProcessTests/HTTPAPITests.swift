@@ -262,7 +262,7 @@ struct HTTPAPITests {
         }
     }
 
-    @Test("roost workflow and roost deferred through a runner's HTTP API with --runner and --token")
+    @Test("roost workflow, roost deferred and roost cluster status through a runner's HTTP API with --runner")
     func commandLineThroughRunner() async throws {
         try await withAPI { harness, api in
             // Without a database in the environment: everything goes through the runner.
@@ -284,6 +284,10 @@ struct HTTPAPITests {
             let show = try await harness.roost(["workflow", "show", "Approval", id] + runner, environment: noDatabase)
             try require(show.status == 0 && show.output.contains("apply") && show.output.contains("decision  resolved"),
                         show.output)
+            let cluster = try await harness.roost(["cluster", "status", "--stuck-after", "0"] + runner,
+                                                  environment: noDatabase)
+            try require(cluster.status == 0 && cluster.output.contains("300 shards per group")
+                        && cluster.output.contains(" live ") && cluster.output.contains("unowned: 0"), cluster.output)
             let refused = try await harness.roost(["workflow", "status", "Approval", id, "--runner", api.base,
                                                    "--token", "wrong"], environment: noDatabase)
             try require(refused.status == 1 && refused.output.contains("unauthorized"), refused.output)

@@ -8,4 +8,12 @@ public struct RunnerPing: Sendable, Equatable {
     public var entities: Int
     /// The time from sending the ping to the answer.
     public var roundTrip: Duration
+
+    /// A ping's answer.
+    public init(address: String, shards: Int, entities: Int, roundTrip: Duration) {
+        self.address = address
+        self.shards = shards
+        self.entities = entities
+        self.roundTrip = roundTrip
+    }
 }

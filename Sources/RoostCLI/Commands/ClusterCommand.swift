@@ -23,9 +23,13 @@ struct ClusterCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
-                let report = try await withPostgresStorage(try database.storageConfiguration(),
-                                                           logger: Settings.quietLogger) { storage in
-                    try await Self.report(storage: storage, stuckAfter: .seconds(stuckAfter))
+                let report = if let runner = try database.runnerClient() {
+                    try await runner.clusterReport(stuckAfter: .seconds(stuckAfter))
+                } else {
+                    try await withPostgresStorage(try database.storageConfiguration(),
+                                                  logger: Settings.quietLogger) { storage in
+                        try await Self.report(storage: storage, stuckAfter: .seconds(stuckAfter))
+                    }
                 }
                 if database.json {
                     Output.printJSON(report.jsonObject)

@@ -44,12 +44,17 @@ struct DatabaseOptions: ParsableArguments {
 
     /// Runs `body` with the executions of the database, or of the runner named by `--runner`.
     func withExecutions<Result: Sendable>(_ body: (any ExecutionsAPI) async throws -> Result) async throws -> Result {
-        guard let runnerURL else { return try await withClient { try await body($0) } }
+        if let runner = try runnerClient() { return try await body(runner) }
+        return try await withClient { try await body($0) }
+    }
+
+    /// The client of the runner named by `--runner`, with `--token` or `ROOST_API_TOKEN`; `nil` without `--runner`.
+    func runnerClient() throws -> RunnerAPIClient? {
+        guard let runnerURL else { return nil }
         guard let url = URL(string: runnerURL), url.scheme == "http" || url.scheme == "https", url.host != nil else {
             throw ValidationError("--runner '\(runnerURL)' must be a URL like http://127.0.0.1:8081")
         }
-        let token = token ?? ProcessInfo.processInfo.environment["ROOST_API_TOKEN"]
-        return try await body(RunnerAPIClient(base: url, token: token))
+        return RunnerAPIClient(base: url, token: token ?? ProcessInfo.processInfo.environment["ROOST_API_TOKEN"])
     }
 
     /// Runs `body` with a client that checks names and payloads against the example workflows.

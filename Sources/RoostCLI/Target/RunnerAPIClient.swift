@@ -56,11 +56,7 @@ struct RunnerAPIClient: ExecutionsAPI {
     }
 
     func stuck(olderThan age: Duration, limit: Int) async throws -> [StuckExecution] {
-        let reply = try await send("GET", "/v1/cluster?stuckAfter=\(Int(age.seconds))")
-        return (reply["stuckExecutions"] as? [[String: Any]] ?? []).prefix(limit).map {
-            StuckExecution(workflow: $0["workflow"] as? String ?? "", id: $0["id"] as? String ?? "",
-                           shard: $0["shard"] as? Int, updatedAt: Self.date($0["updatedAt"]) ?? Date())
-        }
+        Array(try await clusterReport(stuckAfter: age).stuck.prefix(limit))
     }
 
     func cancel(workflow: String, id: String) async throws -> CancelOutcome {
@@ -97,7 +93,10 @@ struct RunnerAPIClient: ExecutionsAPI {
         return segment.addingPercentEncoding(withAllowedCharacters: allowed) ?? segment
     }
 
-    private func send(_ method: String, _ path: String, body: [String: Any]? = nil) async throws -> [String: Any] {
+    /// Sends a request and returns the JSON object of a 2xx reply.
+    /// - Throws: ``WorkflowError`` with the code and message of an error reply, or `storage_unavailable` if the
+    ///   runner does not answer.
+    func send(_ method: String, _ path: String, body: [String: Any]? = nil) async throws -> [String: Any] {
         guard let url = URL(string: base.absoluteString.trimmingCharacters(in: ["/"]) + path) else {
             throw WorkflowError(.invalidArgument, "'\(base)\(path)' is not a URL")
         }
@@ -146,7 +145,7 @@ struct RunnerAPIClient: ExecutionsAPI {
         return FailureInfo(code: code, message: object["message"] as? String ?? "")
     }
 
-    private static func date(_ value: Any?) -> Date? {
+    static func date(_ value: Any?) -> Date? {
         (value as? String).flatMap(Timestamp.parse)
     }
 
