@@ -120,10 +120,11 @@ public final class PostgresWorkflowStore: WorkflowStore {
     }
 
     public func waitState(key: ExecutionKey, deferred: String?) async throws -> WaitState {
-        guard let (status, value) = try await first(Statements.WaitState(key: key, deferred: deferred)) else {
+        guard let (status, value, resolvedAt) = try await first(Statements.WaitState(key: key, deferred: deferred))
+        else {
             return WaitState(status: nil, value: nil)
         }
-        return WaitState(status: ExecutionStatus(status), value: value)
+        return WaitState(status: ExecutionStatus(status), value: value, resolvedAt: resolvedAt)
     }
 
     // MARK: Starting and hosting

@@ -151,15 +151,24 @@ struct HTTPAPITests {
         }
     }
 
-    @Test("/metrics serves Prometheus text without a token: executions, activities, timers, shards, renewals")
+    @Test("/metrics serves Prometheus text without a token: executions, activities, timers, wake-ups, shards")
     func metrics() async throws {
-        try await withAPI { _, api in
+        try await withAPI { harness, api in
             _ = try await api.call("POST", "/v1/workflows/Order/executions",
                                    body: #"{"id": "m-1", "input": {"orderId": "o", "amount": 1}}"#)
             _ = try await api.call("GET", "/v1/workflows/Order/executions/m-1/result?wait=60")
             _ = try await api.call("POST", "/v1/workflows/Reminder/executions",
                                    body: #"{"id": "m-2", "input": {"delayMs": 10}}"#)
             _ = try await api.call("GET", "/v1/workflows/Reminder/executions/m-2/result?wait=60")
+            // A resolve from another process: the runner reads it from the database when woken.
+            _ = try await api.call("POST", "/v1/workflows/Approval/executions",
+                                   body: #"{"id": "m-3", "input": {"requestId": "r", "coolOffMs": 0}}"#)
+            try await harness.awaitCount("""
+                SELECT count(*)::int FROM executions WHERE id = 'm-3' AND status = 'waiting'
+                """, atLeast: 1)
+            try await harness.client.resolve(Approval.decision, of: Approval.self, id: "m-3",
+                                             value: .init(approved: true, by: "metrics"))
+            _ = try await api.call("GET", "/v1/workflows/Approval/executions/m-3/result?wait=60")
             let metrics = try await api.call("GET", "/metrics", token: .some(nil))
             try require(metrics.status == 200, metrics.text)
             for line in [
@@ -167,7 +176,8 @@ struct HTTPAPITests {
                 #"roost_executions_finished_total{workflow="Order",status="completed"} 1"#,
                 #"roost_activity_attempts_total{workflow="Order",outcome="completed"} 3"#,
                 "roost_shards_held 300",
-                "roost_timers_fired_total 1",
+                "roost_timers_fired_total 2",
+                "roost_wakeup_latency_seconds_count 1",
             ] {
                 try require(metrics.text.contains(line), "no '\(line)' in:\n\(metrics.text)")
             }

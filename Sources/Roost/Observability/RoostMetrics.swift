@@ -37,6 +37,12 @@ enum RoostMetrics {
         Counter(label: "roost_detachments_total").increment()
     }
 
+    /// A run waiting for a deferred resumed `latency` after the deferred was resolved (the store's clock at the
+    /// resolve against this process's clock at the resumption; runs handed the value in memory are not counted).
+    static func wakeUp(latency: Duration) {
+        Timer(label: "roost_wakeup_latency_seconds").record(duration: max(latency, .zero))
+    }
+
     /// A durable sleep returned `lateness` after its due time.
     static func timerFired(lateness: Duration) {
         Counter(label: "roost_timers_fired_total").increment()

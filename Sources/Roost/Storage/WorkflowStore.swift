@@ -179,10 +179,14 @@ public struct WaitState: Sendable {
     /// The awaited deferred's value, if resolved.
     public var value: String?
 
+    /// When the awaited deferred was resolved, on the store's clock.
+    public var resolvedAt: Date?
+
     /// Creates a wait state.
-    public init(status: ExecutionStatus?, value: String?) {
+    public init(status: ExecutionStatus?, value: String?, resolvedAt: Date? = nil) {
         self.status = status
         self.value = value
+        self.resolvedAt = resolvedAt
     }
 }
 

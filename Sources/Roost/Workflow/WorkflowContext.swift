@@ -200,6 +200,7 @@ public final class WorkflowContext: Sendable {
                                           dueAt: deadline)], status: .waiting)
         }
         var delivered: String?
+        var suspended = false
         while true {
             // A resolve committed before this check sent its signal before the reset above: only the check sees it.
             // A value handed over by a resolve in this process was committed before it was handed over.
@@ -208,6 +209,10 @@ public final class WorkflowContext: Sendable {
                 let state = try await durable { try await store.waitState(key: key, deferred: deferred.name) }
                 try stopIfFinished(state.status)
                 value = state.value
+                // A wait that suspended and was woken by a resolve: how long the wake-up took.
+                if suspended, let resolvedAt = state.resolvedAt {
+                    RoostMetrics.wakeUp(latency: .milliseconds(Int64(Date().timeIntervalSince(resolvedAt) * 1000)))
+                }
             }
             if let value {
                 // Journaled with the next durable write: the first value stored is never replaced, so a replay
@@ -226,6 +231,7 @@ public final class WorkflowContext: Sendable {
                 throw error
             }
             try await suspend(until: deadline)
+            suspended = true
             waiter.reset()
             delivered = waiter.takeDelivered(deferred.name)
         }

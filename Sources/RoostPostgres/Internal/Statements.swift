@@ -221,7 +221,7 @@ enum Statements {
     /// What a waiting execution re-reads: its status and the awaited deferred's value.
     struct WaitState: PostgresPreparedStatement {
         static let sql = """
-            SELECT e.status, d.value::text FROM executions e
+            SELECT e.status, d.value::text, d.resolved_at FROM executions e
             LEFT JOIN deferreds d ON d.execution = e.key AND d.name = $2
             WHERE e.key = $1
             """
@@ -236,7 +236,9 @@ enum Statements {
             return bindings
         }
 
-        func decodeRow(_ row: PostgresRow) throws -> (String, String?) { try row.decode((String, String?).self) }
+        func decodeRow(_ row: PostgresRow) throws -> (String, String?, Date?) {
+            try row.decode((String, String?, Date?).self)
+        }
     }
 
     /// A deferred's value unless one is stored; with `announce`, the execution is flagged and notified.
