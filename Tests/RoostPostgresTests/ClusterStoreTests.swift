@@ -4,6 +4,7 @@ import PostgresNIO
 import Roost
 import RoostPostgres
 import RoostTesting
+import Synchronization
 import Testing
 
 @Suite("Cluster store")
@@ -200,26 +201,48 @@ struct ClusterStoreTests {
             let lease = try #require(try await cluster.acquire([shards[0]], incarnation: a).first)
             // The TTL a registered with, as hold_lease reads it: a short one, so the test need not idle for long.
             try await storage.client.query("UPDATE runners SET lease_ttl_ms = 300 WHERE incarnation = \(a)")
-            await #expect(throws: (any Error).self) {
-                try await cluster.withFencedTransaction(lease) { connection in
-                    // The only statement after the fence, and one without rows: a row stream cut off by the
-                    // server's end of the session would never finish (postgres-nio, see the README's known limits).
-                    try await connection.query("INSERT INTO fenced VALUES ('a')", logger: TestDatabase.logger)
-                    // Idle in the transaction, as a paused process would be, until the server ends the session and
-                    // with it the lock the insert holds (the deadline guards against a hung test; it is not a timing
-                    // assertion).
-                    let deadline = ContinuousClock.now + .seconds(30)
-                    while try await storage.count("""
-                        SELECT count(*)::int FROM pg_locks WHERE locktype = 'relation' AND relation = 'fenced'::regclass
-                        """) > 0 {
-                        guard ContinuousClock.now < deadline else {
-                            Issue.record("the server did not end the idle fenced transaction's session")
-                            return
-                        }
-                        try await Task.sleep(for: .milliseconds(20))
-                    }
-                }
+            // The writer is psql, which takes the fence, writes, then waits for its next command on a pipe that
+            // stays open: idle in its transaction, as a paused process would be.
+            let writer = Process()
+            writer.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            writer.arguments = ["psql", storage.configuration.url, "-Atq", "-v", "ON_ERROR_STOP=1"]
+            let input = Pipe(), output = Pipe()
+            writer.standardInput = input
+            writer.standardOutput = output
+            writer.standardError = FileHandle.nullDevice
+            let printed = Mutex("")
+            output.fileHandleForReading.readabilityHandler = { handle in
+                let data = handle.availableData
+                printed.withLock { $0 += String(decoding: data, as: UTF8.self) }
             }
+            try writer.run()
+            input.fileHandleForWriting.write(Data("""
+                SET search_path TO "\(storage.configuration.schema)";
+                BEGIN;
+                SELECT pg_backend_pid();
+                SELECT hold_lease('default', 0, \(lease.epoch));
+                INSERT INTO fenced VALUES ('a');
+
+                """.utf8))
+            // Its pid, and that it holds the fence (the deadlines guard against a hung test; they are not timing
+            // assertions).
+            let deadline = ContinuousClock.now + .seconds(30)
+            var lines: [Substring] = []
+            while lines.count < 2, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+                lines = printed.withLock { $0 }.split(separator: "\n")
+            }
+            try #require(lines.count >= 2 && lines[1] == "t", "psql printed: \(lines)")
+            let pid = try #require(Int(lines[0]))
+            while try await storage.count("SELECT count(*)::int FROM pg_stat_activity WHERE pid = \(pid)") > 0 {
+                try #require(ContinuousClock.now < deadline, "the server did not end the idle fenced transaction")
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            input.fileHandleForWriting.write(Data("COMMIT;\n".utf8))
+            try input.fileHandleForWriting.close()
+            writer.waitUntilExit()
+            output.fileHandleForReading.readabilityHandler = nil
+            #expect(writer.terminationStatus != 0, "psql found its session ended")
             #expect(try await storage.count("SELECT count(*)::int FROM fenced") == 0)
         }
     }
