@@ -4,7 +4,6 @@ import PostgresNIO
 import Roost
 import RoostPostgres
 import RoostTesting
-import Synchronization
 import Testing
 
 @Suite("Cluster store")
@@ -189,61 +188,6 @@ struct ClusterStoreTests {
             }
             #expect(try await cluster.acquire([shards[0]], incarnation: b).map(\.epoch) == [2])
             #expect(try await storage.count("SELECT count(*)::int FROM fenced") == 1)
-        }
-    }
-
-    @Test("a fenced transaction left idle longer than its owner's lease TTL loses its session and its lock")
-    func idleFencedTransactionIsEnded() async throws {
-        try await TestDatabase.withStorage { (storage: PostgresStorage) async throws in
-            let cluster = storage.cluster
-            try await storage.client.query("CREATE TABLE fenced (note text NOT NULL)")
-            let (a, _) = try await registerTwo(cluster)
-            let lease = try #require(try await cluster.acquire([shards[0]], incarnation: a).first)
-            // The TTL a registered with, as hold_lease reads it: a short one, so the test need not idle for long.
-            try await storage.client.query("UPDATE runners SET lease_ttl_ms = 300 WHERE incarnation = \(a)")
-            // The writer is psql, which takes the fence, writes, then waits for its next command on a pipe that
-            // stays open: idle in its transaction, as a paused process would be.
-            let writer = Process()
-            writer.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            writer.arguments = ["psql", storage.configuration.url, "-Atq", "-v", "ON_ERROR_STOP=1"]
-            let input = Pipe(), output = Pipe()
-            writer.standardInput = input
-            writer.standardOutput = output
-            writer.standardError = FileHandle.nullDevice
-            let printed = Mutex("")
-            output.fileHandleForReading.readabilityHandler = { handle in
-                let data = handle.availableData
-                printed.withLock { $0 += String(decoding: data, as: UTF8.self) }
-            }
-            try writer.run()
-            input.fileHandleForWriting.write(Data("""
-                SET search_path TO "\(storage.configuration.schema)";
-                BEGIN;
-                SELECT pg_backend_pid();
-                SELECT hold_lease('default', 0, \(lease.epoch));
-                INSERT INTO fenced VALUES ('a');
-
-                """.utf8))
-            // Its pid, and that it holds the fence (the deadlines guard against a hung test; they are not timing
-            // assertions).
-            let deadline = ContinuousClock.now + .seconds(30)
-            var lines: [Substring] = []
-            while lines.count < 2, ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(20))
-                lines = printed.withLock { $0 }.split(separator: "\n")
-            }
-            try #require(lines.count >= 2 && lines[1] == "t", "psql printed: \(lines)")
-            let pid = try #require(Int(lines[0]))
-            while try await storage.count("SELECT count(*)::int FROM pg_stat_activity WHERE pid = \(pid)") > 0 {
-                try #require(ContinuousClock.now < deadline, "the server did not end the idle fenced transaction")
-                try await Task.sleep(for: .milliseconds(20))
-            }
-            input.fileHandleForWriting.write(Data("COMMIT;\n".utf8))
-            try input.fileHandleForWriting.close()
-            writer.waitUntilExit()
-            output.fileHandleForReading.readabilityHandler = nil
-            #expect(writer.terminationStatus != 0, "psql found its session ended")
-            #expect(try await storage.count("SELECT count(*)::int FROM fenced") == 0)
         }
     }
 }
