@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import Roost
 
 /// Refuses every request but the open paths unless it carries `Authorization: Bearer <token>` with the configured
 /// token. The comparison takes the same time wherever the tokens differ; refusals are logged without the token.
@@ -20,8 +21,7 @@ struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
         }
         let header = request.headers[.authorization] ?? ""
         let prefix = "Bearer "
-        guard header.hasPrefix(prefix), Self.equal(Array(header.utf8.dropFirst(prefix.utf8.count)),
-                                                   Array(token.utf8)) else {
+        guard header.hasPrefix(prefix), ConstantTime.equal(String(header.dropFirst(prefix.count)), token) else {
             logger.notice("HTTP request refused: missing or wrong bearer token", metadata: [
                 "roost.http.method": "\(request.method)", "roost.http.path": "\(request.uri.path)",
                 "roost.http.authorization": "\(header.isEmpty ? "absent" : "present")",
@@ -30,14 +30,5 @@ struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
                             "send the API token as 'Authorization: Bearer <token>'").response()
         }
         return try await next(request, context)
-    }
-
-    /// Whether two byte strings are equal, in time that depends only on their lengths.
-    static func equal(_ given: [UInt8], _ expected: [UInt8]) -> Bool {
-        var difference = UInt8(given.count == expected.count ? 0 : 1)
-        for index in expected.indices {
-            difference |= expected[index] ^ (index < given.count ? given[index] : 0)
-        }
-        return difference == 0
     }
 }

@@ -11,12 +11,7 @@ struct ClusterSecret: Sendable {
 
     /// Whether a presented secret is this one, in time that depends only on the lengths.
     func matches(_ presented: String) -> Bool {
-        let given = Array(presented.utf8), expected = Array(value.utf8)
-        var difference = UInt8(given.count == expected.count ? 0 : 1)
-        for index in expected.indices {
-            difference |= expected[index] ^ (index < given.count ? given[index] : 0)
-        }
-        return difference == 0
+        ConstantTime.equal(presented, value)
     }
 
     /// Adds the secret to every call a runner or client makes.
