@@ -43,6 +43,9 @@ public final class ClusterSystem: DistributedActorSystem, ShardHost, Service, Se
         /// The secret every call between runners must carry: runners refuse calls without it. Defaults to none:
         /// a runner accepts any caller that reaches its address.
         public var clusterSecret: String?
+        /// Mutual TLS between runners: calls travel encrypted, and only holders of a certificate signed by the
+        /// cluster's authority can make or serve them. Defaults to none (plaintext).
+        public var tls: ClusterTLS?
 
         /// The defaults.
         public init() {}
@@ -90,14 +93,14 @@ public final class ClusterSystem: DistributedActorSystem, ShardHost, Service, Se
         localAddress = address
         self.settings = settings
         self.configuration = configuration
-        connections = RunnerConnections(secret: configuration.clusterSecret)
+        connections = RunnerConnections(secret: configuration.clusterSecret, tls: configuration.tls)
         self.logger = logger
         store = nil
         self.messages = messages
         delivery = messages.map { PersistedDelivery(store: $0, configuration: configuration, logger: logger) }
         entities = EntityManager(configuration: configuration, logger: logger)
         transport = HTTP2ServerTransport.Posix(address: .ipv4(host: parsed.host, port: parsed.port),
-                                               transportSecurity: .plaintext)
+                                               transportSecurity: configuration.tls?.server ?? .plaintext)
     }
 
     /// A client's system: it hosts nothing and reads the live runners from the store. With `messages` it can make
@@ -108,7 +111,7 @@ public final class ClusterSystem: DistributedActorSystem, ShardHost, Service, Se
         localAddress = nil
         self.settings = settings
         self.configuration = configuration
-        connections = RunnerConnections(secret: configuration.clusterSecret)
+        connections = RunnerConnections(secret: configuration.clusterSecret, tls: configuration.tls)
         self.logger = logger
         self.store = store
         self.messages = messages
@@ -252,7 +255,8 @@ public final class ClusterSystem: DistributedActorSystem, ShardHost, Service, Se
                         reply = try await connections.call(call, at: owner, timeout: deadline - .now)
                     } catch let error as RPCError where error.code == .unavailable {
                         reply = EntityReply(error: EntityCallError(EntityCallError.notHere,
-                                                                   "runner \(owner) is unreachable"))
+                                                                   "runner \(owner) is unreachable: "
+                                                                   + error.message))
                     } catch let error as RPCError where error.code == .deadlineExceeded {
                         throw EntityCallError(EntityCallError.timedOut, "\(call.address) did not answer within "
                                               + "\(configuration.callTimeout)" + Self.kept(call))

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A runner's address, `host:port`: where it listens for other runners and how they reach it.
 public struct RunnerAddress: Hashable, Sendable, CustomStringConvertible {
     /// The host name or IP address (IPv6 in brackets: `[::1]:7420`).
@@ -26,6 +28,13 @@ public struct RunnerAddress: Hashable, Sendable, CustomStringConvertible {
             throw WorkflowError(.invalidArgument, "runner address '\(text)' must end in a port from 1 to 65535")
         }
         self.init(host: host, port: port)
+    }
+
+    /// Whether the host is an IPv4 or IPv6 address rather than a name.
+    public var isIPAddress: Bool {
+        var ipv4 = in_addr()
+        var ipv6 = in6_addr()
+        return inet_pton(AF_INET, host, &ipv4) == 1 || inet_pton(AF_INET6, host, &ipv6) == 1
     }
 
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }

@@ -13,11 +13,13 @@ final class RunnerConnections: Sendable {
     private let started: AsyncStream<Client>
     private let startedContinuation: AsyncStream<Client>.Continuation
     private let interceptors: [any ClientInterceptor]
+    private let security: HTTP2ClientTransport.Posix.TransportSecurity
 
-    /// Connections whose calls carry `secret`, if any.
-    init(secret: String?) {
+    /// Connections whose calls carry `secret`, if any, over mutual TLS if `tls` is given.
+    init(secret: String?, tls: ClusterTLS?) {
         (started, startedContinuation) = AsyncStream.makeStream(of: Client.self)
         interceptors = secret.map { [ClusterSecret.ClientSide(secret: ClusterSecret(value: $0))] } ?? []
+        security = tls?.client ?? .plaintext
     }
 
     /// Runs every client's connections until ``shutdown()``.
@@ -84,8 +86,13 @@ final class RunnerConnections: Sendable {
     private func client(for address: String) throws -> Client {
         if let client = clients.withLock({ $0[address] }) { return client }
         let parsed = try RunnerAddress(parsing: address)
-        let transport = try HTTP2ClientTransport.Posix(target: .dns(host: parsed.host, port: parsed.port),
-                                                       transportSecurity: .plaintext)
+        // An IP address is its own target: TLS must not send it as the server name (SNI).
+        let target: any ResolvableTarget = switch (parsed.isIPAddress, parsed.host.contains(":")) {
+        case (true, true): ResolvableTargets.IPv6.ipv6(address: parsed.host, port: parsed.port)
+        case (true, false): ResolvableTargets.IPv4.ipv4(address: parsed.host, port: parsed.port)
+        case (false, _): ResolvableTargets.DNS.dns(host: parsed.host, port: parsed.port)
+        }
+        let transport = try HTTP2ClientTransport.Posix(target: target, transportSecurity: security)
         let (client, created) = clients.withLock { clients -> (Client, Bool) in
             if let existing = clients[address] { return (existing, false) }
             let client = GRPCClient(transport: transport, interceptors: interceptors)

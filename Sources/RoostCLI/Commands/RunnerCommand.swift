@@ -194,7 +194,25 @@ enum RunnerSettings {
             }
             configuration.clusterSecret = secret
         }
+        configuration.tls = try clusterTLS(environment)
         return configuration
+    }
+
+    /// Mutual TLS between runners: all three files, or none.
+    private static func clusterTLS(_ environment: [String: String]) throws -> ClusterTLS? {
+        let keys = ["ROOST_CLUSTER_TLS_CERTIFICATE", "ROOST_CLUSTER_TLS_KEY", "ROOST_CLUSTER_TLS_CA"]
+        let paths = keys.map { environment[$0].flatMap { $0.isEmpty ? nil : $0 } }
+        if paths.allSatisfy({ $0 == nil }) { return nil }
+        let missing = zip(keys, paths).filter { $0.1 == nil }.map(\.0)
+        guard missing.isEmpty else {
+            throw ValidationError("mutual TLS between runners needs \(keys.joined(separator: ", ")); "
+                                  + "\(missing.joined(separator: " and ")) \(missing.count == 1 ? "is" : "are") not set")
+        }
+        do {
+            return try ClusterTLS(certificateChain: paths[0]!, privateKey: paths[1]!, authority: paths[2]!)
+        } catch let error as WorkflowError {
+            throw ValidationError(error.message)
+        }
     }
 
     private static func positive(_ key: String, _ environment: [String: String]) throws -> Int? {
