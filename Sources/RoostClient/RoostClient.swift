@@ -76,15 +76,19 @@ public struct RoostClient: Sendable {
     }
 
     /// Resolves a typed deferred; the first value is kept.
+    /// - Parameter by: Who resolves it, kept with the value; `client` if not given.
     @discardableResult
     public func resolve<W: Workflow, Value>(_ deferred: Deferred<Value>, of workflow: W.Type, id: String,
-                                            value: Value) async throws -> (resolved: Bool, value: Value) {
-        try await executions.resolve(deferred, of: workflow, id: id, value: value)
+                                            value: Value, by: String? = nil) async throws
+        -> (resolved: Bool, value: Value) {
+        try await executions.resolve(deferred, of: workflow, id: id, value: value, by: by ?? "client")
     }
 
     /// Resolves a deferred with JSON; the first value is kept.
-    public func resolve(workflow: String, id: String, deferred: String, value: String) async throws -> ResolveOutcome {
-        try await executions.resolve(workflow: workflow, id: id, deferred: deferred, value: value)
+    /// - Parameter by: Who resolves it, kept with the value; `client` if not given.
+    public func resolve(workflow: String, id: String, deferred: String, value: String,
+                        by: String? = nil) async throws -> ResolveOutcome {
+        try await executions.resolve(workflow: workflow, id: id, deferred: deferred, value: value, by: by ?? "client")
     }
 }
 

@@ -220,9 +220,12 @@ public struct RunnerHTTPAPI: Sendable {
         guard let value = body["value"] else {
             throw APIError(.badRequest, "invalid_argument", "the body needs 'value', the deferred's value as JSON")
         }
+        if let by = body["by"], !(by is String) {
+            throw APIError(.badRequest, "invalid_argument", "'by', who resolves the deferred, must be a string")
+        }
         let outcome = try await executions.resolve(workflow: try name(context), id: try id(context),
                                                    deferred: try parameter("deferred", context),
-                                                   value: try text(value))
+                                                   value: try text(value), by: body["by"] as? String ?? "http")
         return JSONResponse.make(.ok, ["resolved": outcome.resolved, "value": JSONText.embed(outcome.value)])
     }
 

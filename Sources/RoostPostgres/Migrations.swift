@@ -163,6 +163,12 @@ public enum Migrations {
                 'fences it. The transaction may then stay idle for at most the owner''s lease TTL: a paused '
                 'writer loses its session rather than keep the shard from moving.';
             """),
+        Migration(version: 6, name: "who resolved a deferred", sql: """
+            ALTER TABLE {schema}.deferreds ADD COLUMN resolved_by text;
+            COMMENT ON COLUMN {schema}.deferreds.resolved_by IS
+                'Who resolved the deferred, as the resolver said (a name given to the CLI or the API), else the way '
+                'in: cli, http, client';
+            """),
     ]
 
     /// Applies every migration the schema lacks, under a session advisory lock so that processes starting at once

@@ -34,7 +34,10 @@ public final class PostgresStorage: Service, Sendable {
         // they matter; keep them out of the process's log.
         var poolLogger = logger
         poolLogger.logLevel = max(logger.logLevel, .error)
-        client = PostgresClient(configuration: configuration.clientConfiguration, backgroundLogger: poolLogger)
+        var clientConfiguration = configuration.clientConfiguration
+        // The pool's connections are this process's too: `DatabasePoolMetrics` finds them by this name.
+        clientConfiguration.options.additionalStartupParameters.append(("application_name", presence.poolName))
+        client = PostgresClient(configuration: clientConfiguration, backgroundLogger: poolLogger)
         store = PostgresWorkflowStore(client: client, schema: configuration.schema, writer: presence.name,
                                       logger: logger)
         cluster = PostgresClusterStore(client: client, schema: configuration.schema, channel: store.channel,

@@ -271,11 +271,11 @@ public final class PostgresWorkflowStore: WorkflowStore {
         let journal = try await journalRecords(key: record.key, on: nil)
         var deferreds: [DeferredRecord] = []
         for row in try await rows("""
-            SELECT name, value::text, resolved_at FROM \(unescaped: schema).deferreds
+            SELECT name, value::text, resolved_at, resolved_by FROM \(unescaped: schema).deferreds
             WHERE execution = \(record.key) ORDER BY resolved_at
             """, on: nil) {
-            let (name, value, resolvedAt) = try row.decode((String, String, Date).self)
-            deferreds.append(DeferredRecord(name: name, value: value, resolvedAt: resolvedAt))
+            let (name, value, resolvedAt, resolvedBy) = try row.decode((String, String, Date, String?).self)
+            deferreds.append(DeferredRecord(name: name, value: value, resolvedAt: resolvedAt, resolvedBy: resolvedBy))
         }
         let awaited = journal.map(\.entry).filter { $0.kind == .deferred && $0.state == .waiting }.map(\.name)
         for name in awaited where !deferreds.contains(where: { $0.name == name }) {
@@ -357,10 +357,10 @@ public final class PostgresWorkflowStore: WorkflowStore {
         return .idTaken(existing, sameInput: same)
     }
 
-    public func resolveDeferred(workflow: String, id: String, name: String, value: String,
+    public func resolveDeferred(workflow: String, id: String, name: String, value: String, by: String?,
                                 announce: Bool) async throws -> ResolveOutcome {
         let statement = Statements.Resolve(workflow: workflow, id: id, name: name, value: value, announce: announce,
-                                           channel: channel)
+                                           channel: channel, resolvedBy: by)
         if let (key, inserted) = try await payloadErrors({ try await first(statement) }) {
             if inserted > 0 { return ResolveOutcome(resolved: true, value: value, key: key) }
             let stored = try await collect("""

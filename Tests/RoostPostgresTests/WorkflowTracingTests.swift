@@ -30,6 +30,31 @@ struct WorkflowTracingTests {
         }
     }
 
+    @Test("a run woken by a resolve and by a timer records a wake-up span for each, in the start's trace")
+    func wakeUps() async throws {
+        let tracer = TestTracing.tracer
+        try await withTestStorage { (storage: PostgresStorage) async throws in
+            try await withWorkflowEngine(storage: storage, registry: testRegistry()) { engine in
+                let events = EngineEvents(engine)
+                let (trace, key) = try await withSpan("test root") { span in
+                    let started = try await engine.executions.start(Approval.self, id: "woken",
+                                                                    input: .init(requestId: "w", coolOffMs: 50))
+                    return (span.context.inMemorySpanContext?.traceID, started.record.key)
+                }
+                try await events.suspended(key)
+                _ = try await engine.executions.resolve(Approval.decision, of: Approval.self, id: "woken",
+                                                        value: .init(approved: true, by: "test"))
+                try await events.ended(key)
+                var causes: [String] = []
+                for span in tracer.finishedSpans where span.traceID == trace
+                    && span.operationName == "roost.execution.wake" {
+                    if case .string(let cause)? = span.attributes.get("roost.wake.cause") { causes.append(cause) }
+                }
+                #expect(causes.sorted() == ["deferred", "timer"])
+            }
+        }
+    }
+
     /// Starts an Order inside a root span; returns the span's trace and the execution's key.
     private func startTraced(_ engine: WorkflowEngine) async throws -> (String?, ExecutionKey) {
         try await withSpan("test root") { (span: any Span) async throws -> (String?, ExecutionKey) in

@@ -93,7 +93,7 @@ struct HTTPAPITests {
                                               body: #"{"id": "ap/1 ü';--", "input": {"requestId": "r", "coolOffMs": 0}}"#)
             try require(approval.status == 201, approval.text)
             let resolved = try await api.call("POST", path + "/deferreds/decision",
-                                              body: #"{"value": {"approved": true, "by": "curl"}}"#)
+                                              body: #"{"value": {"approved": true, "by": "curl"}, "by": "ops Ana"}"#)
             try require(resolved.status == 200 && resolved.json["resolved"] as? Bool == true, resolved.text)
             let second = try await api.call("POST", path + "/deferreds/decision",
                                             body: #"{"value": {"approved": false, "by": "late"}}"#)
@@ -101,6 +101,10 @@ struct HTTPAPITests {
                         && (second.json["value"] as? [String: Any])?["by"] as? String == "curl", second.text)
             let decided = try await api.call("GET", path + "/result?wait=60")
             try require((decided.json["output"] as? [String: Any])?["by"] as? String == "curl", decided.text)
+            let detail = try await api.call("GET", path)
+            let deferreds = detail.json["deferreds"] as? [[String: Any]] ?? []
+            try require(deferreds.count == 1 && deferreds[0]["resolvedBy"] as? String == "ops Ana"
+                        && deferreds[0]["state"] as? String == "resolved", detail.text)
             let listed = try await api.call("GET", "/v1/executions?workflow=Approval&limit=10")
             let ids = (listed.json["executions"] as? [[String: Any]])?.compactMap { $0["id"] as? String }
             try require(ids == [id], listed.text)
@@ -151,7 +155,7 @@ struct HTTPAPITests {
         }
     }
 
-    @Test("/metrics serves Prometheus text without a token: executions, activities, timers, wake-ups, shards")
+    @Test("/metrics serves Prometheus text without a token: executions, activities, timers, wake-ups, shards, database pool")
     func metrics() async throws {
         try await withAPI { harness, api in
             _ = try await api.call("POST", "/v1/workflows/Order/executions",
@@ -183,7 +187,17 @@ struct HTTPAPITests {
             }
             try require(metrics.text.contains("roost_lease_renewals_total ")
                         && metrics.text.contains("roost_activity_duration_seconds_bucket")
-                        && metrics.text.contains("roost_timer_lateness_seconds_bucket"), metrics.text)
+                        && metrics.text.contains("roost_timer_lateness_seconds_bucket")
+                        && metrics.text.contains("roost_database_pool_size 20"), metrics.text)
+            // The pool is sampled from pg_stat_activity in the background: await a sample.
+            var sampled = metrics.text
+            let deadline = ContinuousClock.now + .seconds(60)
+            while !sampled.contains(#"roost_database_connections{state="idle"} "#), ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(100))
+                sampled = try await api.call("GET", "/metrics", token: .some(nil)).text
+            }
+            try require(sampled.contains(#"roost_database_connections{state="active"} "#)
+                        && sampled.contains(#"roost_database_connections{state="idle_in_transaction"} "#), sampled)
         }
     }
 
@@ -201,6 +215,8 @@ struct HTTPAPITests {
                 ("GET", "/v1/workflows/Order/executions/nope", nil, 404, "unknown_execution"),
                 ("POST", "/v1/workflows/Order/executions/nope/deferreds/decision", #"{"value": 1}"#, 404,
                  "unknown_execution"),
+                ("POST", "/v1/workflows/Order/executions/c/deferreds/decision", #"{"value": 1, "by": 7}"#, 400,
+                 "invalid_argument"),
                 ("GET", "/v1/executions?status=sleeping", nil, 400, "invalid_argument"),
                 ("GET", "/v1/executions?limit=0", nil, 400, "invalid_argument"),
                 ("GET", "/v1/workflows/Order/executions/x/result?wait=-1", nil, 400, "invalid_argument"),
@@ -284,7 +300,7 @@ struct HTTPAPITests {
                                                   environment: noDatabase)
             try require(started.status == 0 && started.output.contains("started Approval \(id)"), started.output)
             let resolved = try await harness.roost(["deferred", "resolve", "Approval", id, "decision", "--value",
-                                                    #"{"approved": true, "by": "cli"}"#] + runner,
+                                                    #"{"approved": true, "by": "cli"}"#, "--by", "night shift"] + runner,
                                                    environment: noDatabase)
             try require(resolved.status == 0, resolved.output)
             let result = try await harness.roost(["workflow", "result", "Approval", id, "--wait", "--json"] + runner,
@@ -292,8 +308,24 @@ struct HTTPAPITests {
             try require(result.status == 0 && result.output.contains(#""status":"completed""#)
                         && result.output.contains(#""by":"cli""#), result.output)
             let show = try await harness.roost(["workflow", "show", "Approval", id] + runner, environment: noDatabase)
-            try require(show.status == 0 && show.output.contains("apply") && show.output.contains("decision  resolved"),
-                        show.output)
+            try require(show.status == 0 && show.output.contains("apply") && show.output.contains("decision  resolved")
+                        && show.output.contains("night shift"), show.output)
+            // Pages through the runner and from the database: --cursor takes the nextCursor of a full page.
+            _ = try await harness.roost(["workflow", "start", "Order", "--id", "cli-2", "--input",
+                                         #"{"orderId": "o", "amount": 1}"#] + runner, environment: noDatabase)
+            for target in [runner, []] {
+                let environment = target.isEmpty ? [:] : noDatabase
+                let first = try await harness.roost(["workflow", "list", "--limit", "1", "--json"] + target,
+                                                    environment: environment)
+                let line = first.output.split(separator: "\n").last { $0.hasPrefix("{") } ?? ""
+                let cursor = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+                let next = cursor?["nextCursor"] as? String ?? ""
+                try require(first.output.contains("cli-2") && !next.isEmpty, first.output)
+                let second = try await harness.roost(["workflow", "list", "--limit", "1", "--cursor", next] + target,
+                                                     environment: environment)
+                try require(second.status == 0 && second.output.contains(id) && !second.output.contains("cli-2")
+                            && second.output.contains("more: --cursor"), second.output)
+            }
             let cluster = try await harness.roost(["cluster", "status", "--stuck-after", "0"] + runner,
                                                   environment: noDatabase)
             try require(cluster.status == 0 && cluster.output.contains("300 shards per group")

@@ -259,7 +259,8 @@ public final class ClusterSystem: DistributedActorSystem, ShardHost, Service, Se
                                                                    + error.message))
                     } catch let error as RPCError where error.code == .deadlineExceeded {
                         throw EntityCallError(EntityCallError.timedOut, "\(call.address) did not answer within "
-                                              + "\(configuration.callTimeout)" + Self.kept(call))
+                                              + "\(configuration.callTimeout) (runner \(owner) had the call)"
+                                              + Self.kept(call))
                     }
                 }
                 guard let error = reply.error, error.code == EntityCallError.notHere

@@ -51,12 +51,15 @@ public struct DeferredRecord: Sendable {
     public var value: String?
     /// When it was resolved.
     public var resolvedAt: Date?
+    /// Who resolved it, if known: the name the resolver gave, else the way in (`cli`, `http`, `client`).
+    public var resolvedBy: String?
 
     /// Creates a record.
-    public init(name: String, value: String?, resolvedAt: Date?) {
+    public init(name: String, value: String?, resolvedAt: Date?, resolvedBy: String? = nil) {
         self.name = name
         self.value = value
         self.resolvedAt = resolvedAt
+        self.resolvedBy = resolvedBy
     }
 }
 
@@ -80,7 +83,8 @@ extension ExecutionDetail {
             "timers": timers.map { ["name": $0.name, "dueAt": JSONText.date($0.dueAt), "fired": $0.fired] },
             "deferreds": deferreds.map {
                 ["name": $0.name, "state": $0.resolvedAt == nil ? "pending" : "resolved",
-                 "value": JSONText.embed($0.value), "resolvedAt": JSONText.date($0.resolvedAt)] as [String: Any]
+                 "value": JSONText.embed($0.value), "resolvedAt": JSONText.date($0.resolvedAt),
+                 "resolvedBy": $0.resolvedBy ?? NSNull()] as [String: Any]
             },
         ]
     }

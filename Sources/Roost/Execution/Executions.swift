@@ -242,18 +242,25 @@ public struct Executions: Sendable {
 
     /// Resolves a deferred of an execution with a JSON value. The first value is kept: resolving again returns
     /// `resolved: false` and the stored value.
+    /// - Parameter by: Who resolves it (a person, a service, the way in), kept with the value and shown by
+    ///   ``detail(workflow:id:)``; at most 200 bytes.
     /// - Throws: ``WorkflowError`` `unknown_execution`, `invalid_payload` (naming the deferred and its type, where
-    ///   the workflow declares it), `payload_too_large`.
-    public func resolve(workflow: String, id: String, deferred: String, value: String) async throws -> ResolveOutcome {
+    ///   the workflow declares it), `payload_too_large`, `invalid_argument`.
+    public func resolve(workflow: String, id: String, deferred: String, value: String,
+                        by: String? = nil) async throws -> ResolveOutcome {
         try Self.checkIdentity(workflow: workflow, id: id)
         guard !deferred.isEmpty else { throw WorkflowError(.invalidArgument, "the deferred name is empty") }
+        if let by, by.isEmpty || by.utf8.count > 200 {
+            throw WorkflowError(.invalidArgument, "who resolves a deferred ('by') must have 1 to 200 bytes; this has "
+                                + "\(by.utf8.count)")
+        }
         try coder.validate(json: value, what: "value of deferred '\(deferred)'")
         if let registry, registry.names.contains(workflow) {
             try registry.validateDeferred(workflow: workflow, deferred: deferred, json: value, coder: coder)
         }
         let local = host?.hostedKey(workflow: workflow, id: id)
         let outcome = try await store.resolveDeferred(workflow: workflow, id: id, name: deferred, value: value,
-                                                      announce: local == nil)
+                                                      by: by, announce: local == nil)
         if outcome.resolved {
             // The value is handed to a waiting run at once; the wake-up that follows covers a run that parked
             // between the check above and now (it has no waiter to hand the value to, and no NOTIFY was sent).
@@ -266,9 +273,10 @@ public struct Executions: Sendable {
     /// Resolves a typed deferred of an execution of a workflow type.
     /// - Returns: Whether this call stored the value, and the stored (first) value.
     public func resolve<W: Workflow, Value>(_ deferred: Deferred<Value>, of workflow: W.Type, id: String,
-                                            value: Value) async throws -> (resolved: Bool, value: Value) {
+                                            value: Value, by: String? = nil) async throws
+        -> (resolved: Bool, value: Value) {
         let json = try coder.encode(value, what: "value of deferred '\(deferred.name)'")
-        let outcome = try await resolve(workflow: W.name, id: id, deferred: deferred.name, value: json)
+        let outcome = try await resolve(workflow: W.name, id: id, deferred: deferred.name, value: json, by: by)
         return (outcome.resolved, try coder.decode(Value.self, from: outcome.value, what: "stored value"))
     }
 

@@ -93,8 +93,8 @@ public protocol WorkflowStore: Sendable {
     func replayExecution(workflow: String, id: String, as newId: String, shard: Int?) async throws -> ReplayOutcome
 
     /// Stores a deferred's value unless one is stored and, if `announce`, wakes the execution wherever it runs
-    /// (a process that hosts the execution itself wakes it in memory instead).
-    func resolveDeferred(workflow: String, id: String, name: String, value: String,
+    /// (a process that hosts the execution itself wakes it in memory instead). `by` is kept as who resolved it.
+    func resolveDeferred(workflow: String, id: String, name: String, value: String, by: String?,
                          announce: Bool) async throws -> ResolveOutcome
 
     /// Asks for a notification when the execution finishes.

@@ -170,6 +170,7 @@ public final class WorkflowContext: Sendable {
         }
         try await waitUntil(dueAt)
         RoostMetrics.timerFired(lateness: .milliseconds(Int64(Date().timeIntervalSince(dueAt) * 1000)))
+        WakeUpSpan.record(.timer, name: name, since: dueAt, workflow: workflowName, execution: executionId)
         // Journaled with the next durable write: a replay of a sleep past its due time returns at once anyway.
         journalLater(JournalEntry(position: position, kind: .sleep, name: name, state: .completed,
                             result: try coder.encode(Timestamp.rounded(Date()), what: "fire time"), dueAt: dueAt))
@@ -199,19 +200,24 @@ public final class WorkflowContext: Sendable {
             try await write([JournalEntry(position: position, kind: .deferred, name: deferred.name, state: .waiting,
                                           dueAt: deadline)], status: .waiting)
         }
-        var delivered: String?
+        var delivered: (value: String, at: Date)?
         var suspended = false
         while true {
             // A resolve committed before this check sent its signal before the reset above: only the check sees it.
             // A value handed over by a resolve in this process was committed before it was handed over.
-            var value = delivered
-            if value == nil {
+            var value = delivered?.value
+            if let delivered {
+                WakeUpSpan.record(.deferred, name: deferred.name, since: delivered.at, workflow: workflowName,
+                                  execution: executionId)
+            } else {
                 let state = try await durable { try await store.waitState(key: key, deferred: deferred.name) }
                 try stopIfFinished(state.status)
                 value = state.value
                 // A wait that suspended and was woken by a resolve: how long the wake-up took.
                 if suspended, let resolvedAt = state.resolvedAt {
                     RoostMetrics.wakeUp(latency: .milliseconds(Int64(Date().timeIntervalSince(resolvedAt) * 1000)))
+                    WakeUpSpan.record(.deferred, name: deferred.name, since: resolvedAt, workflow: workflowName,
+                                      execution: executionId)
                 }
             }
             if let value {

@@ -38,9 +38,9 @@ enum ExecutionLayout {
         }
         lines += ["", "deferreds (\(detail.deferreds.count))"]
         if !detail.deferreds.isEmpty {
-            lines.append(indented(Output.table(["NAME", "STATE", "RESOLVED", "VALUE"], detail.deferreds.map {
+            lines.append(indented(Output.table(["NAME", "STATE", "RESOLVED", "BY", "VALUE"], detail.deferreds.map {
                 [$0.name, $0.resolvedAt == nil ? "pending" : "resolved", $0.resolvedAt.map(Timestamp.format) ?? "-",
-                 $0.value ?? ""]
+                 $0.resolvedBy ?? "-", $0.value ?? ""]
             })))
         }
         return lines.joined(separator: "\n")

@@ -58,6 +58,7 @@ struct RunnerCommand: AsyncParsableCommand {
             // releases its shards), then the transport, then the storage.
             var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
                 .init(service: storage),
+                .init(service: DatabasePoolMetrics(storage: storage)),
                 .init(service: system, failureTerminationBehavior: .gracefullyShutdownGroup),
                 .init(service: Runner(storage: storage, system: system, shards: shards, engine: engine, logger: logger),
                       successTerminationBehavior: .gracefullyShutdownGroup,

@@ -124,11 +124,16 @@ extension WorkflowCommand {
         @Option(help: "Only this status: \(ExecutionStatus.all.map(\.rawValue).joined(separator: ", ")).")
         var status: String?
         @Option(help: "At most this many.") var limit = 100
+        @Option(help: "The next page: the cursor a full page ended with (nextCursor in --json).")
+        var cursor: String?
         @Option(help: "Flag executions no live runner has run for this many seconds (their shard has no owner).")
         var stuckAfter = 60
         @OptionGroup var database: DatabaseOptions
 
         func validate() throws {
+            if let cursor, (ExecutionKey(cursor) ?? 0) <= 0 {
+                throw ValidationError("--cursor '\(cursor)' is not a cursor a listing returned")
+            }
             if stuckAfter < 0 { throw ValidationError("--stuck-after must be 0 or more seconds") }
             if let status, ExecutionStatus(status) == nil {
                 throw ValidationError("unknown status '\(status)'; use one of "
@@ -140,10 +145,11 @@ extension WorkflowCommand {
         func run() async throws {
             try await reportingErrors {
                 let filter = ExecutionFilter(workflow: workflow, status: status.flatMap(ExecutionStatus.init),
-                                             limit: limit)
-                let (records, stuck) = try await database.withExecutions { client in
-                    (try await client.list(filter), try await client.stuck(olderThan: .seconds(stuckAfter), limit: 1_000))
+                                             limit: limit, before: cursor.flatMap { ExecutionKey($0) })
+                let (page, stuck) = try await database.withExecutions { client in
+                    (try await client.page(filter), try await client.stuck(olderThan: .seconds(stuckAfter), limit: 1_000))
                 }
+                let records = page.records
                 let stuckShards = Dictionary(stuck.map { ("\($0.workflow)/\($0.id)", $0.shard) }) { first, _ in first }
                 let note = { (record: ExecutionRecord) -> String? in
                     stuckShards["\(record.workflow)/\(record.id)"].map { shard in
@@ -153,12 +159,13 @@ extension WorkflowCommand {
                 if database.json {
                     Output.printJSON(["executions": records.map { record in
                         Output.record(record).merging(["stuck": note(record) != nil]) { $1 }
-                    }])
+                    }, "nextCursor": page.nextCursor ?? NSNull()])
                 } else {
                     print(Output.table(["WORKFLOW", "ID", "STATUS", "ATTEMPT", "CREATED", "NOTE"], records.map {
                         [$0.workflow, $0.id, $0.status.rawValue, "\($0.attempt)",
                          $0.createdAt.formatted(.iso8601), note($0) ?? ""]
                     }))
+                    if let next = page.nextCursor { print("more: --cursor \(next)") }
                 }
             }
         }

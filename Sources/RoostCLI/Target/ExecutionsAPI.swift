@@ -8,12 +8,26 @@ protocol ExecutionsAPI: Sendable {
     func result(workflow: String, id: String, timeout: Duration?) async throws -> ExecutionRecord
     func status(workflow: String, id: String) async throws -> ExecutionRecord
     func detail(workflow: String, id: String) async throws -> ExecutionDetail
-    func list(_ filter: ExecutionFilter) async throws -> [ExecutionRecord]
+    func page(_ filter: ExecutionFilter) async throws -> ExecutionPage
     func stuck(olderThan age: Duration, limit: Int) async throws -> [StuckExecution]
     func cancel(workflow: String, id: String) async throws -> CancelOutcome
     func retry(workflow: String, id: String) async throws -> RetryOutcome
     func replay(workflow: String, id: String, as newId: String) async throws -> StartResult
-    func resolve(workflow: String, id: String, deferred: String, value: String) async throws -> ResolveOutcome
+    func resolve(workflow: String, id: String, deferred: String, value: String, by: String?) async throws
+        -> ResolveOutcome
 }
 
-extension RoostClient: ExecutionsAPI {}
+/// One page of a listing, newest first, and the cursor of the next page if this one is full.
+struct ExecutionPage {
+    var records: [ExecutionRecord]
+    var nextCursor: String?
+}
+
+extension RoostClient: ExecutionsAPI {
+    func page(_ filter: ExecutionFilter) async throws -> ExecutionPage {
+        let records = try await list(filter)
+        // As the HTTP API pages: a full page may have a next one, which starts after its last execution.
+        return ExecutionPage(records: records,
+                             nextCursor: records.count == filter.limit ? records.last.map { "\($0.key)" } : nil)
+    }
+}

@@ -40,19 +40,21 @@ struct RunnerAPIClient: ExecutionsAPI {
         }
         let deferreds = try (reply["deferreds"] as? [[String: Any]] ?? []).map {
             DeferredRecord(name: $0["name"] as? String ?? "", value: try Self.text($0["value"]),
-                           resolvedAt: Self.date($0["resolvedAt"]))
+                           resolvedAt: Self.date($0["resolvedAt"]), resolvedBy: $0["resolvedBy"] as? String)
         }
         let execution = reply["execution"] as? [String: Any]
         return ExecutionDetail(record: try Self.record(execution), owner: execution?["owner"] as? String,
                                journal: journal, deferreds: deferreds)
     }
 
-    func list(_ filter: ExecutionFilter) async throws -> [ExecutionRecord] {
+    func page(_ filter: ExecutionFilter) async throws -> ExecutionPage {
         var query = ["limit=\(filter.limit)"]
         if let workflow = filter.workflow { query.append("workflow=\(path(workflow))") }
         if let status = filter.status { query.append("status=\(status.rawValue)") }
+        if let before = filter.before { query.append("cursor=\(before)") }
         let reply = try await send("GET", "/v1/executions?" + query.joined(separator: "&"))
-        return try (reply["executions"] as? [[String: Any]] ?? []).map { try Self.record($0) }
+        return ExecutionPage(records: try (reply["executions"] as? [[String: Any]] ?? []).map { try Self.record($0) },
+                             nextCursor: reply["nextCursor"] as? String)
     }
 
     func stuck(olderThan age: Duration, limit: Int) async throws -> [StuckExecution] {
@@ -76,10 +78,13 @@ struct RunnerAPIClient: ExecutionsAPI {
         return StartResult(record: try Self.record(reply["execution"]), created: reply["created"] as? Bool ?? false)
     }
 
-    func resolve(workflow: String, id: String, deferred: String, value: String) async throws -> ResolveOutcome {
+    func resolve(workflow: String, id: String, deferred: String, value: String, by: String?) async throws
+        -> ResolveOutcome {
+        var body: [String: Any] = ["value": try Self.value(value)]
+        if let by { body["by"] = by }
         let reply = try await send(
             "POST", "/v1/workflows/\(path(workflow))/executions/\(path(id))/deferreds/\(path(deferred))",
-            body: ["value": try Self.value(value)])
+            body: body)
         return ResolveOutcome(resolved: reply["resolved"] as? Bool ?? false,
                               value: try Self.text(reply["value"]) ?? value, key: 0)
     }

@@ -6,6 +6,9 @@ import Synchronization
 final class SessionPresence: Sendable {
     /// The application name the listening connection sets: unique to this process.
     let name: String
+    /// The application name of the pool's other connections: ``name`` and `/pool`, so that they do not count as
+    /// the presence.
+    var poolName: String { name + "/pool" }
     private let connected = Mutex(false)
 
     init(name: String) {

@@ -247,8 +247,8 @@ enum Statements {
             WITH target AS (
                 SELECT key FROM executions WHERE workflow = $1 AND id = $2
             ), inserted AS (
-                INSERT INTO deferreds (execution, name, value)
-                SELECT key, $3, $4::jsonb FROM target
+                INSERT INTO deferreds (execution, name, value, resolved_by)
+                SELECT key, $3, $4::jsonb, $7 FROM target
                 ON CONFLICT (execution, name) DO NOTHING
                 RETURNING execution
             ), flagged AS (
@@ -261,22 +261,24 @@ enum Statements {
             )
             SELECT target.key, (SELECT count(*) FROM inserted) + 0 * (SELECT count(*) FROM notified) FROM target
             """
-        static let bindingDataTypes: [PostgresDataType] = [.text, .text, .text, .text, .bool, .text]
+        static let bindingDataTypes: [PostgresDataType] = [.text, .text, .text, .text, .bool, .text, .text]
         var workflow: String
         var id: String
         var name: String
         var value: String
         var announce: Bool
         var channel: String
+        var resolvedBy: String?
 
         func makeBindings() throws -> PostgresBindings {
-            var bindings = PostgresBindings(capacity: 6)
+            var bindings = PostgresBindings(capacity: 7)
             bindings.append(workflow)
             bindings.append(id)
             bindings.append(name)
             bindings.append(value)
             bindings.append(announce)
             bindings.append(channel)
+            bindings.append(resolvedBy)
             return bindings
         }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 /// A one-slot wake-up signal a single task waits on.
@@ -9,8 +10,9 @@ final class Waiter: Sendable {
     private struct State {
         var signalled = false
         var continuation: CheckedContinuation<Void, Never>?
-        /// Deferred values resolved in this process, handed over with the signal so the waiter need not read them.
-        var delivered: [String: String] = [:]
+        /// Deferred values resolved in this process, handed over with the signal so the waiter need not read them,
+        /// and when.
+        var delivered: [String: (value: String, at: Date)] = [:]
     }
 
     private let state = Mutex(State())
@@ -27,12 +29,13 @@ final class Waiter: Sendable {
 
     /// Hands over a deferred's stored value and wakes the waiting task.
     func deliver(deferred: String, value: String) {
-        state.withLock { $0.delivered[deferred] = value }
+        let now = Date()
+        state.withLock { $0.delivered[deferred] = (value, now) }
         signal()
     }
 
-    /// Takes a value handed over by ``deliver(deferred:value:)``.
-    func takeDelivered(_ deferred: String) -> String? {
+    /// Takes a value handed over by ``deliver(deferred:value:)``, with the moment it was handed over.
+    func takeDelivered(_ deferred: String) -> (value: String, at: Date)? {
         state.withLock { $0.delivered.removeValue(forKey: deferred) }
     }
 
