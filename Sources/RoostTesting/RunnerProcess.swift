@@ -17,6 +17,8 @@ public final class RunnerProcess: Sendable {
         var next = 0
         var ended = false
         var endWaiters: [CheckedContinuation<Void, Never>] = []
+        var exitStatus: Int32?
+        var exitWaiters: [CheckedContinuation<Int32, Never>] = []
     }
 
     /// A name for messages ("runner-1").
@@ -41,23 +43,39 @@ public final class RunnerProcess: Sendable {
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let pipe = Pipe()
-        // Other children this process spawns must not inherit the pipe: a copy of its write end would keep the
-        // output from ever ending.
-        _ = fcntl(pipe.fileHandleForReading.fileDescriptor, F_SETFD, FD_CLOEXEC)
-        _ = fcntl(pipe.fileHandleForWriting.fileDescriptor, F_SETFD, FD_CLOEXEC)
-        process.standardOutput = pipe
-        process.standardError = pipe
-        pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            if data.isEmpty {
-                handle.readabilityHandler = nil
-                self?.endOfOutput()
-                return
-            }
-            self?.append(String(decoding: data, as: UTF8.self))
+        // The output travels through a socket pair whose ends are close-on-exec from the start: another child
+        // spawned at the same moment by another thread never inherits the child's end (which would keep the
+        // output from ending). The child gets it as its output through dup2, which clears the flag on the copy.
+        var ends: [Int32] = [0, 0]
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &ends) == 0 else {
+            throw RunnerProcessError(message: "cannot make a socket pair for the output of \(name): errno \(errno)")
         }
-        try process.run()
+        let reader = FileHandle(fileDescriptor: ends[0], closeOnDealloc: true)
+        let writer = FileHandle(fileDescriptor: ends[1], closeOnDealloc: true)
+        process.standardOutput = writer
+        process.standardError = writer
+        process.terminationHandler = { [weak self] process in self?.exited(process.terminationStatus) }
+        do {
+            try process.run()
+        } catch {
+            try? reader.close()
+            try? writer.close()
+            throw error
+        }
+        try writer.close()
+        // A thread of its own reads until the end of the output and owns the read end until then, so the
+        // descriptor is never closed under a pending read, whenever this object goes away.
+        let thread = Thread { [weak self] in
+            while true {
+                let data = reader.availableData
+                if data.isEmpty { break }
+                self?.append(String(decoding: data, as: UTF8.self))
+            }
+            try? reader.close()
+            self?.endOfOutput()
+        }
+        thread.name = "output of \(name)"
+        thread.start()
     }
 
     /// The process id.
@@ -74,13 +92,14 @@ public final class RunnerProcess: Sendable {
     /// Waits until the process has exited and all its output has been read, and returns its exit status.
     public func waitForExit() async -> Int32 {
         let status = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                self.process.waitUntilExit()
-                continuation.resume(returning: self.process.terminationStatus)
+            let status = state.withLock { state in
+                if state.exitStatus == nil { state.exitWaiters.append(continuation) }
+                return state.exitStatus
             }
+            if let status { continuation.resume(returning: status) }
         }
-        // The output ends when the last copy of the pipe's write end closes. A child spawned by another thread in
-        // the instant before the pipe was marked close-on-exec may hold one: do not wait for it for ever.
+        // The output ends as the process exits (its output's only write end closes); a guard against a hung test
+        // all the same.
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 await withCheckedContinuation { continuation in
@@ -97,6 +116,15 @@ public final class RunnerProcess: Sendable {
             endOfOutput()
         }
         return status
+    }
+
+    private func exited(_ status: Int32) {
+        let waiters = state.withLock { state in
+            state.exitStatus = status
+            defer { state.exitWaiters = [] }
+            return state.exitWaiters
+        }
+        for waiter in waiters { waiter.resume(returning: status) }
     }
 
     private func endOfOutput() {

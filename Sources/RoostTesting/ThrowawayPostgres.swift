@@ -38,6 +38,8 @@ public struct ThrowawayPostgres: Sendable {
         environment["ROOST_POSTGRES_DIR"] = directory
         process.environment = environment
         let outputPath = directory + ".out"
+        try FileManager.default.createDirectory(atPath: (directory as NSString).deletingLastPathComponent,
+                                                withIntermediateDirectories: true)
         _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
         let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
         defer { try? FileManager.default.removeItem(atPath: outputPath) }

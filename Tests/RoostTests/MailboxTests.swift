@@ -49,6 +49,8 @@ struct MailboxTests {
             let full = await #expect(throws: EntityCallError.self) { try await mailbox.run {} }
             #expect(full?.code == EntityCallError.mailboxFull)
             async let closed: Void = mailbox.close()
+            // The waiting call is failed once the close has begun; only then may the running one end.
+            while mailbox.hasWaiting { await Task.yield() }
             open.yield()
             await closed
             try await group.waitForAll()
