@@ -163,7 +163,11 @@ public enum Migrations {
                 'fences it. The transaction may then stay idle for at most the owner''s lease TTL: a paused '
                 'writer loses its session rather than keep the shard from moving.';
             """),
-        Migration(version: 6, name: "who resolved a deferred", sql: """
+        Migration(version: 6, name: "who resolved a deferred, and the trace of a start", sql: """
+            ALTER TABLE {schema}.executions ADD COLUMN trace_context jsonb;
+            COMMENT ON COLUMN {schema}.executions.trace_context IS
+                'The tracing context of the start (W3C traceparent and tracestate, as the instrument injects them), '
+                'which the execution''s runs continue on whichever runner runs them';
             ALTER TABLE {schema}.deferreds ADD COLUMN resolved_by text;
             COMMENT ON COLUMN {schema}.deferreds.resolved_by IS
                 'Who resolved the deferred, as the resolver said (a name given to the CLI or the API), else the way '

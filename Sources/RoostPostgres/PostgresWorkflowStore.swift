@@ -134,7 +134,8 @@ public final class PostgresWorkflowStore: WorkflowStore {
         let statement = Statements.InsertExecution(workflow: execution.workflow, id: execution.id,
                                                    status: execution.status.rawValue, input: execution.input,
                                                    attempt: pending ? 0 : 1, pending: pending, channel: channel,
-                                                   shard: execution.shard.map { Int32($0) })
+                                                   shard: execution.shard.map { Int32($0) },
+                                                   traceContext: execution.traceContext)
         let inserted = try await payloadErrors { try await first(statement) }
         if let record = inserted { return .inserted(record) }
         let rows = try await self.rows("""
@@ -165,7 +166,11 @@ public final class PostgresWorkflowStore: WorkflowStore {
                 RETURNING \(unescaped: Statements.recordColumns)
                 """, on: connection)
             guard let record = claimed.first else { return nil }
-            return ClaimedExecution(record: record, journal: try await journal(key: key, on: connection))
+            let trace = try await rows("""
+                SELECT trace_context::text FROM \(unescaped: schema).executions WHERE key = \(key)
+                """, on: connection).first?.decode(String?.self)
+            return ClaimedExecution(record: record, journal: try await journal(key: key, on: connection),
+                                    traceContext: trace ?? nil)
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import InMemoryTracing
 import Roost
+import RoostClient
 import RoostExamples
 import RoostPostgres
 import RoostTesting
@@ -52,6 +53,32 @@ struct WorkflowTracingTests {
                 }
                 #expect(causes.sorted() == ["deferred", "timer"])
             }
+        }
+    }
+
+    @Test("a start from a client in another process: the run continues the start's trace through the stored context")
+    func startFromClient() async throws {
+        let tracer = TestTracing.tracer
+        try await withTestStorage { (storage: PostgresStorage) async throws in
+            try await withWorkflowEngine(storage: storage, registry: testRegistry()) { engine in
+                let events = EngineEvents(engine)
+                try await withRoostClient(storage.configuration, registry: Examples.registry,
+                                          logger: TestDatabase.logger) { client in
+                    let (trace, key) = try await startTraced(client)
+                    try await events.ended(key)
+                    let spans = tracer.finishedSpans.filter { $0.traceID == trace }
+                    #expect(spans.contains { $0.operationName == "roost.execution.run" })
+                    #expect(spans.filter { $0.operationName == "roost.activity" }.count == 3)
+                }
+            }
+        }
+    }
+
+    /// Starts an Order through a client inside a root span; returns the span's trace and the execution's key.
+    private func startTraced(_ client: RoostClient) async throws -> (String?, ExecutionKey) {
+        try await withSpan("client root") { (span: any Span) async throws -> (String?, ExecutionKey) in
+            let started = try await client.start(Order.self, id: "from-client", input: .init(orderId: "c", amount: 1))
+            return (span.context.inMemorySpanContext?.traceID, started.record.key)
         }
     }
 

@@ -34,11 +34,11 @@ struct CurlClient {
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
-        let data: Data = try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { _ in
-                continuation.resume(returning: output.fileHandleForReading.readDataToEndOfFile())
-            }
-            do { try process.run() } catch { continuation.resume(throwing: error) }
+        try process.run()
+        // Read while curl writes (a reply larger than the pipe's buffer would block it otherwise); the output
+        // ends when curl exits.
+        let data: Data = await withCheckedContinuation { continuation in
+            Thread { continuation.resume(returning: output.fileHandleForReading.readDataToEndOfFile()) }.start()
         }
         let text = String(decoding: data, as: UTF8.self)
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)

@@ -89,7 +89,7 @@ public struct Executions: Sendable {
         // This process runs it at once if it hosts executions of its shard; otherwise the shard's owner does.
         let local = host?.holds(shard: shard) ?? false
         let new = NewExecution(workflow: workflow, id: id, input: input, status: local ? .running : .pending,
-                               shard: shard)
+                               shard: shard, traceContext: TraceCarrier.current())
         switch try await store.insertExecution(new) {
         case .inserted(let record):
             RoostMetrics.executionStarted(workflow: workflow)

@@ -131,14 +131,18 @@ public struct NewExecution: Sendable {
     public var status: ExecutionStatus
     /// Its shard, if the cluster's settings are known; runners place executions stored without one.
     public var shard: Int?
+    /// The start's tracing context as JSON text (see `TraceCarrier`), for its runs to continue.
+    public var traceContext: String?
 
     /// Creates an execution to insert.
-    public init(workflow: String, id: String, input: String, status: ExecutionStatus, shard: Int? = nil) {
+    public init(workflow: String, id: String, input: String, status: ExecutionStatus, shard: Int? = nil,
+                traceContext: String? = nil) {
         self.workflow = workflow
         self.id = id
         self.input = input
         self.status = status
         self.shard = shard
+        self.traceContext = traceContext
     }
 }
 
@@ -156,11 +160,14 @@ public struct ClaimedExecution: Sendable {
     public var record: ExecutionRecord
     /// Its journal, by position.
     public var journal: [JournalEntry]
+    /// The tracing context its start stored, as JSON text.
+    public var traceContext: String?
 
     /// Creates a claimed execution.
-    public init(record: ExecutionRecord, journal: [JournalEntry]) {
+    public init(record: ExecutionRecord, journal: [JournalEntry], traceContext: String? = nil) {
         self.record = record
         self.journal = journal
+        self.traceContext = traceContext
     }
 }
 

@@ -202,14 +202,8 @@ public final class WorkflowEngine: Service, Sendable {
             var record = launch.record
             while !Task.isCancelled {
                 do {
-                    // One span per run: a fresh one continues the trace of the start that launched it.
-                    return try await withSpan("roost.execution.run", context: launch.context ?? .topLevel,
-                                              ofKind: .consumer) { span in
-                        span.attributes["roost.execution.key"] = Int(launch.key)
-                        span.attributes["roost.resumed"] = launch.resuming || record == nil
-                        return try await run(key: launch.key, fresh: record, resuming: launch.resuming,
-                                             waiter: waiter)
-                    }
+                    return try await run(key: launch.key, fresh: record, resuming: launch.resuming,
+                                         context: launch.context, waiter: waiter)
                 } catch {
                     if Task.isCancelled { break }
                     logger.warning("execution run abandoned after a database failure; it will be replayed",
@@ -242,7 +236,7 @@ public final class WorkflowEngine: Service, Sendable {
 
     /// One run of an execution: claim (unless fresh), replay and continue the workflow, store its outcome.
     /// - Throws: Storage errors, for the caller to retry.
-    private func run(key: ExecutionKey, fresh: ExecutionRecord?, resuming: Bool,
+    private func run(key: ExecutionKey, fresh: ExecutionRecord?, resuming: Bool, context: ServiceContext?,
                      waiter: Waiter) async throws -> RunEnd {
         let claimed: ClaimedExecution
         if let fresh {
@@ -253,6 +247,17 @@ public final class WorkflowEngine: Service, Sendable {
                                                                 shards: heldLeases) else { return .skipped }
             claimed = existing
         }
+        // One span per run, in the trace of the start: handed over in this process, or stored with the execution.
+        let parent = context ?? TraceCarrier.context(from: claimed.traceContext) ?? .topLevel
+        return try await withSpan("roost.execution.run", context: parent, ofKind: .consumer) { span in
+            span.attributes["roost.workflow"] = claimed.record.workflow
+            span.attributes["roost.execution"] = claimed.record.id
+            span.attributes["roost.resumed"] = resuming || fresh == nil
+            return try await run(claimed, key: key, waiter: waiter)
+        }
+    }
+
+    private func run(_ claimed: ClaimedExecution, key: ExecutionKey, waiter: Waiter) async throws -> RunEnd {
         let record = claimed.record
         // The shard left between the claim and now: its next owner runs the execution.
         guard let lease = lease(forExecution: record.id) else { return .stopped }

@@ -151,8 +151,8 @@ enum Statements {
     struct InsertExecution: PostgresPreparedStatement {
         static let sql = """
             WITH inserted AS (
-                INSERT INTO executions (workflow, id, status, input, attempt, wake_pending, shard)
-                VALUES ($1, $2, $3, $4::jsonb, $5, $6, $8)
+                INSERT INTO executions (workflow, id, status, input, attempt, wake_pending, shard, trace_context)
+                VALUES ($1, $2, $3, $4::jsonb, $5, $6, $8, $9::jsonb)
                 ON CONFLICT (workflow, id) DO NOTHING
                 RETURNING \(recordColumns)
             ), notified AS (
@@ -160,7 +160,8 @@ enum Statements {
             )
             SELECT inserted.* FROM inserted WHERE (SELECT count(*) FROM notified) >= 0
             """
-        static let bindingDataTypes: [PostgresDataType] = [.text, .text, .text, .text, .int4, .bool, .text, .int4]
+        static let bindingDataTypes: [PostgresDataType] = [.text, .text, .text, .text, .int4, .bool, .text, .int4,
+                                                           .text]
         var workflow: String
         var id: String
         var status: String
@@ -169,9 +170,10 @@ enum Statements {
         var pending: Bool
         var channel: String
         var shard: Int32?
+        var traceContext: String?
 
         func makeBindings() throws -> PostgresBindings {
-            var bindings = PostgresBindings(capacity: 8)
+            var bindings = PostgresBindings(capacity: 9)
             bindings.append(workflow)
             bindings.append(id)
             bindings.append(status)
@@ -180,6 +182,7 @@ enum Statements {
             bindings.append(pending)
             bindings.append(channel)
             bindings.append(shard)
+            bindings.append(traceContext)
             return bindings
         }
 
