@@ -23,7 +23,8 @@ public enum Examples {
         return registry
     }
 
-    /// Creates the `example_effects` and `example_counters` tables in the storage's schema if they do not exist.
+    /// Creates the `example_effects`, `example_counters` and `example_singleton_runs` tables in the storage's schema
+    /// if they do not exist.
     public static func prepare(_ storage: PostgresStorage) async throws {
         let schema = "\"\(storage.configuration.schema)\""
         let lockKey = "roost.examples.\(schema)"
@@ -44,6 +45,14 @@ public enum Examples {
                         id text PRIMARY KEY,
                         value bigint NOT NULL,
                         updated_at timestamptz NOT NULL DEFAULT now()
+                    )
+                    """, logger: storage.logger)
+                try await connection.query("""
+                    CREATE TABLE IF NOT EXISTS \(unescaped: schema).example_singleton_runs (
+                        id bigserial PRIMARY KEY,
+                        runner text NOT NULL,
+                        started_at timestamptz NOT NULL DEFAULT now(),
+                        stopped_at timestamptz
                     )
                     """, logger: storage.logger)
                 try await connection.query("COMMIT", logger: storage.logger)

@@ -51,8 +51,11 @@ struct RunnerCommand: AsyncParsableCommand {
                                            configuration: configurations.entities,
                                            messages: storage.messages, logger: logger)
             Examples.register(entitiesOn: system, storage: storage)
+            let singletons = SingletonHost([Examples.singleton(storage: storage)],
+                                           settings: shardConfiguration.settings,
+                                           runner: shardConfiguration.address, logger: logger)
             let shards = ShardManager(store: storage.cluster, configuration: shardConfiguration,
-                                      host: ShardHosts([system, engine]),
+                                      host: ShardHosts([system, engine, singletons]),
                                       logger: logger)
             // Services stop in reverse order: the HTTP API first, then the runner (it stops its entities and
             // releases its shards), then the transport, then the storage.
@@ -69,10 +72,14 @@ struct RunnerCommand: AsyncParsableCommand {
                                                                  storage: storage, metrics: metrics, logger: logger),
                                       failureTerminationBehavior: .gracefullyShutdownGroup))
             }
-            let group = ServiceGroup(configuration: .init(
-                services: services,
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
+            var groupConfiguration = ServiceGroupConfiguration(services: services,
+                                                               gracefulShutdownSignals: [.sigterm, .sigint],
+                                                               logger: logger)
+            // A service that does not end on a graceful shutdown must not keep the process alive: it is cancelled
+            // after 30 s, and the process ends 10 s after that whatever still runs.
+            groupConfiguration.maximumGracefulShutdownDuration = .seconds(30)
+            groupConfiguration.maximumCancellationDuration = .seconds(10)
+            let group = ServiceGroup(configuration: groupConfiguration)
             try await group.run()
         }
     }
