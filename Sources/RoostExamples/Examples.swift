@@ -2,8 +2,8 @@ import PostgresNIO
 import Roost
 import RoostPostgres
 
-/// The example workflows the demo, the docs and the tests run: `Order`, `Approval`, `Reminder` and `Pipeline`;
-/// and the example entity `Counter`.
+/// The example workflows the demo, the docs and the tests run: `Order`, `Approval`, `Reminder`, `Pipeline` and
+/// `Tick`; the example entity `Counter`; the singleton `example-singleton` and the schedule `tick-every-second`.
 ///
 /// Every activity inserts one row `(execution_id, step)` into `example_effects` inside its transaction, so that
 /// "each effect exactly once" can be checked with SQL.
@@ -14,6 +14,7 @@ public enum Examples {
         registry.register(Approval())
         registry.register(Reminder())
         registry.register(Pipeline())
+        registry.register(Tick())
     }
 
     /// A registry holding the example workflows.

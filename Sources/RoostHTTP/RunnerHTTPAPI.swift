@@ -47,6 +47,7 @@ public struct RunnerHTTPAPI: Sendable {
     let readiness: @Sendable () async -> Readiness
     let metrics: (@Sendable () -> String)?
     let cluster: (@Sendable (Duration) async throws -> ClusterReport)?
+    let schedules: (@Sendable () async throws -> [ScheduleRecord])?
     let logger: Logger
 
     /// The API over a runner's executions.
@@ -57,16 +58,19 @@ public struct RunnerHTTPAPI: Sendable {
     ///   - metrics: The metrics in Prometheus text format, for `/metrics`; without it there is no such route.
     ///   - cluster: The cluster report for `/v1/cluster`, given how long an execution must be unchanged to count as
     ///     stuck; without it there is no such route.
+    ///   - schedules: The stored cron schedules for `/v1/schedules`; without it there is no such route.
     ///   - logger: Where refusals and failures are logged.
     public init(configuration: Configuration, executions: Executions,
                 readiness: @escaping @Sendable () async -> Readiness,
                 metrics: (@Sendable () -> String)? = nil,
-                cluster: (@Sendable (Duration) async throws -> ClusterReport)? = nil, logger: Logger) {
+                cluster: (@Sendable (Duration) async throws -> ClusterReport)? = nil,
+                schedules: (@Sendable () async throws -> [ScheduleRecord])? = nil, logger: Logger) {
         self.configuration = configuration
         self.executions = executions
         self.readiness = readiness
         self.metrics = metrics
         self.cluster = cluster
+        self.schedules = schedules
         self.logger = logger
     }
 
@@ -115,6 +119,11 @@ public struct RunnerHTTPAPI: Sendable {
                     stuckAfter = .seconds(seconds)
                 }
                 return JSONResponse.make(.ok, try await cluster(stuckAfter).jsonObject)
+            }
+        }
+        if let schedules {
+            v1.get("schedules") { _, _ in
+                JSONResponse.make(.ok, ["schedules": try await schedules().map(\.jsonObject)])
             }
         }
         v1.get("executions") { request, _ in try await list(request) }

@@ -163,7 +163,20 @@ public enum Migrations {
                 'fences it. The transaction may then stay idle for at most the owner''s lease TTL: a paused '
                 'writer loses its session rather than keep the shard from moving.';
             """),
-        Migration(version: 6, name: "who resolved a deferred, and the trace of a start", sql: """
+        Migration(version: 6, name: "who resolved a deferred, the trace of a start, cron schedules", sql: """
+            CREATE TABLE {schema}.schedules (
+                name text PRIMARY KEY,
+                cron text NOT NULL,
+                time_zone text NOT NULL,
+                workflow text NOT NULL,
+                catch_up text NOT NULL,
+                last_tick timestamptz,
+                next_tick timestamptz,
+                registered_at timestamptz NOT NULL DEFAULT now(),
+                updated_at timestamptz NOT NULL DEFAULT now()
+            );
+            COMMENT ON COLUMN {schema}.schedules.last_tick IS
+                'The last tick whose execution was started; the next owner continues after it';
             ALTER TABLE {schema}.executions ADD COLUMN trace_context jsonb;
             COMMENT ON COLUMN {schema}.executions.trace_context IS
                 'The tracing context of the start (W3C traceparent and tracestate, as the instrument injects them), '

@@ -21,6 +21,8 @@ public final class PostgresStorage: Service, Sendable {
     public let cluster: PostgresClusterStore
     /// The store of persisted entity calls on this storage.
     public let messages: PostgresMessageStore
+    /// The store of cron schedules on this storage.
+    public let schedules: PostgresScheduleStore
     /// The logger its queries log to.
     public let logger: Logger
     /// The name the listening connection carries, so that other runners see at once when this process dies.
@@ -43,6 +45,8 @@ public final class PostgresStorage: Service, Sendable {
         cluster = PostgresClusterStore(client: client, schema: configuration.schema, channel: store.channel,
                                        presence: configuration.notifications ? presence : nil, logger: logger)
         messages = PostgresMessageStore(client: client, schema: configuration.schema, logger: logger)
+        schedules = PostgresScheduleStore(client: client, schema: configuration.schema, cluster: cluster,
+                                          logger: logger)
     }
 
     /// Runs the connection pool and, if enabled, the notification listener until cancelled or shut down

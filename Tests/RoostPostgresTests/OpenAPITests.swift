@@ -26,6 +26,7 @@ struct OpenAPITests {
                                     executions: Executions(store: storage.store),
                                     readiness: { .init(ready: true) }, metrics: { "" },
                                     cluster: { _ in throw CancellationError() },
+                                    schedules: { [] },
                                     logger: TestDatabase.logger)
             #expect(Set(api.routes) == documented)
             #expect(api.routes.count == documented.count)

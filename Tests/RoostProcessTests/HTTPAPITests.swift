@@ -326,6 +326,8 @@ struct HTTPAPITests {
                 try require(second.status == 0 && second.output.contains(id) && !second.output.contains("cli-2")
                             && second.output.contains("more: --cursor"), second.output)
             }
+            let schedules = try await harness.roost(["schedule", "list", "--json"] + runner, environment: noDatabase)
+            try require(schedules.status == 0 && schedules.output.contains(#"{"schedules":[]}"#), schedules.output)
             let cluster = try await harness.roost(["cluster", "status", "--stuck-after", "0"] + runner,
                                                   environment: noDatabase)
             try require(cluster.status == 0 && cluster.output.contains("300 shards per group")

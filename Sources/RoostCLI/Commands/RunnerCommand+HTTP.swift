@@ -46,7 +46,7 @@ extension RunnerCommand {
         }, metrics: { metrics.emitToString() }, cluster: { stuckAfter in
             try await ClusterReport.read(cluster: storage.cluster, store: storage.store, pinging: system,
                                          stuckAfter: stuckAfter)
-        }, logger: logger)
+        }, schedules: { try await storage.schedules.schedules() }, logger: logger)
         return api.application()
     }
 }

@@ -51,7 +51,10 @@ struct RunnerCommand: AsyncParsableCommand {
                                            configuration: configurations.entities,
                                            messages: storage.messages, logger: logger)
             Examples.register(entitiesOn: system, storage: storage)
-            let singletons = SingletonHost([Examples.singleton(storage: storage)],
+            let schedules = configurations.exampleSchedules ? Examples.schedules : []
+            let singletons = SingletonHost([Examples.singleton(storage: storage)] + schedules.map {
+                $0.singleton(store: storage.schedules, executions: engine.executions)
+            },
                                            settings: shardConfiguration.settings,
                                            runner: shardConfiguration.address, logger: logger)
             let shards = ShardManager(store: storage.cluster, configuration: shardConfiguration,
@@ -92,6 +95,8 @@ struct RunnerCommand: AsyncParsableCommand {
         var entities: ClusterSystem.Configuration
         var http: RunnerHTTPAPI.Configuration?
         var logLevel: Logger.Level
+        /// Whether the example schedules run (`ROOST_EXAMPLE_SCHEDULES=on`).
+        var exampleSchedules: Bool
     }
 
     /// Checks every setting and builds the configurations, before anything starts.
@@ -105,7 +110,16 @@ struct RunnerCommand: AsyncParsableCommand {
                               shards: try RunnerSettings.shardConfiguration(values),
                               entities: try RunnerSettings.entityConfiguration(values),
                               http: try Self.httpConfiguration(values),
-                              logLevel: parsed)
+                              logLevel: parsed,
+                              exampleSchedules: try Self.exampleSchedules(values))
+    }
+
+    private static func exampleSchedules(_ values: [String: String]) throws -> Bool {
+        switch values["ROOST_EXAMPLE_SCHEDULES"] {
+        case nil, "", "off": false
+        case "on": true
+        case let other?: throw ValidationError("ROOST_EXAMPLE_SCHEDULES '\(other)' must be on or off")
+        }
     }
 
     /// Prints what `--check-config` found: each setting given, its value and its source.

@@ -18,6 +18,7 @@ struct RunnerConfiguration: Sendable {
         "ROOST_SHARD_GROUPS", "ROOST_CALL_TIMEOUT_MS", "ROOST_MAILBOX_CAPACITY", "ROOST_ENTITY_IDLE_MS",
         "ROOST_REDELIVERY_INTERVAL_MS", "ROOST_MESSAGE_RETENTION_S", "ROOST_HTTP_ADDRESS", "ROOST_API_TOKEN",
         "ROOST_CLUSTER_SECRET", "ROOST_CLUSTER_TLS_CERTIFICATE", "ROOST_CLUSTER_TLS_KEY", "ROOST_CLUSTER_TLS_CA",
+        "ROOST_EXAMPLE_SCHEDULES",
     ]
 
     /// The key in the file given to `--config` that names the cluster's shared file, relative to the first file.

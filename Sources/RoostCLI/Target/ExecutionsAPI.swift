@@ -1,5 +1,6 @@
 import Roost
 import RoostClient
+import RoostPostgres
 
 /// What the `roost workflow` and `roost deferred` commands ask of executions: answered by the client library
 /// against the database, or by a runner's HTTP API (`--runner URL --token T`).
@@ -15,6 +16,7 @@ protocol ExecutionsAPI: Sendable {
     func replay(workflow: String, id: String, as newId: String) async throws -> StartResult
     func resolve(workflow: String, id: String, deferred: String, value: String, by: String?) async throws
         -> ResolveOutcome
+    func schedules() async throws -> [ScheduleRecord]
 }
 
 /// One page of a listing, newest first, and the cursor of the next page if this one is full.
@@ -24,6 +26,10 @@ struct ExecutionPage {
 }
 
 extension RoostClient: ExecutionsAPI {
+    func schedules() async throws -> [ScheduleRecord] {
+        try await storage.schedules.schedules()
+    }
+
     func page(_ filter: ExecutionFilter) async throws -> ExecutionPage {
         let records = try await list(filter)
         // As the HTTP API pages: a full page may have a next one, which starts after its last execution.

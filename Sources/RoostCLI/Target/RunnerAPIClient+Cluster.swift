@@ -2,6 +2,17 @@ import Foundation
 import Roost
 
 extension RunnerAPIClient {
+    /// The stored cron schedules, as `GET /v1/schedules` gives them.
+    func schedules() async throws -> [ScheduleRecord] {
+        let reply = try await send("GET", "/v1/schedules")
+        return (reply["schedules"] as? [[String: Any]] ?? []).map {
+            ScheduleRecord(name: $0["name"] as? String ?? "", cron: $0["cron"] as? String ?? "",
+                           timeZone: $0["timeZone"] as? String ?? "", workflow: $0["workflow"] as? String ?? "",
+                           catchUp: $0["catchUp"] as? String ?? "", lastTick: Self.date($0["lastTick"]),
+                           nextTick: Self.date($0["nextTick"]))
+        }
+    }
+
     /// The cluster report, as `GET /v1/cluster` gives it: membership, leases, pings from that runner, stuck
     /// executions.
     func clusterReport(stuckAfter: Duration) async throws -> ClusterReport {
