@@ -43,12 +43,15 @@ public struct DatabasePoolMetrics: Service {
     func sample() async throws -> [String: Int] {
         var counts: [String: Int] = [:]
         let prefix = storage.presence.name
-        for try await (state, count) in try await storage.client.query("""
+        // Guarded: a statement sent on a connection the server just closed would otherwise wait for ever, and
+        // keep this service from ending.
+        for row in try await storage.client.guardedRows("""
             SELECT replace(state, ' ', '_'), count(*)::int FROM pg_stat_activity
             WHERE (application_name = \(prefix) OR application_name = \(storage.presence.poolName))
               AND pid <> pg_backend_pid() AND state IS NOT NULL
             GROUP BY 1
-            """, logger: storage.logger).decode((String, Int).self) {
+            """, logger: storage.logger) {
+            let (state, count) = try row.decode((String, Int).self)
             counts[state] = count
         }
         return counts

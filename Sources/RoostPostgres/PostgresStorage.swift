@@ -62,6 +62,12 @@ public final class PostgresStorage: Service, Sendable {
         }
     }
 
+    /// Asks the database for `SELECT 1`, guarded against a connection that closes under it.
+    /// - Throws: The error that kept the database from answering.
+    public func ping() async throws {
+        _ = try await client.guardedRows("SELECT 1", logger: logger)
+    }
+
     /// Applies pending migrations (safe when many processes start at once).
     /// - Returns: The versions applied.
     @discardableResult

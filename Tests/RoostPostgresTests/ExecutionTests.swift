@@ -72,6 +72,26 @@ struct ExecutionTests {
         }
     }
 
+    @Test("a cancel from another process ends a parked sleeper: the woken run finds it cancelled and stops")
+    func cancelParkedFromElsewhere() async throws {
+        var configuration = noPoll()
+        configuration.parkAfter = .milliseconds(10)
+        try await withTestStorage { storage in
+            try await withWorkflowEngine(storage: storage, registry: testRegistry(), configuration: configuration) {
+                engine in
+                let events = EngineEvents(engine)
+                let key = try await engine.executions.start(CancelMe.self, id: "parked", input: 1).record.key
+                try await events.first { $0 == .parked(key) }
+                try await withClient(of: storage) { client in
+                    let outcome = try await client.cancel(workflow: "CancelMe", id: "parked")
+                    #expect(outcome.cancelled)
+                }
+                try await events.first { $0 == .stopped(key) }
+                #expect(engine.hostedCount == 0)
+            }
+        }
+    }
+
     @Test("cancelling a finished execution is a no-op that says nothing was cancelled")
     func cancelFinished() async throws {
         try await withTestStorage { storage in

@@ -11,7 +11,9 @@ struct PersistedCallTests {
     @Test("a persisted call its SIGSTOPped owner never answered runs on the next owner after kill -9, once")
     func redeliveredAfterKill() async throws {
         try await withProcesses { harness in
-            let runners = try await harness.startCluster(3, leaseTTL: "3")
+            // A lease that outlasts the refused call however slowly it starts: the shard must not move by expiry
+            // while its owner is stopped; the kill -9 below moves it (the owner's sessions end).
+            let runners = try await harness.startCluster(3, leaseTTL: "30")
             _ = try await harness.awaitAssignment(to: runners.map(\.address))
             let owner = runners.first { $0.address == harness.owner(of: "parcel", among: runners) }!
             owner.process.signal(SIGSTOP)

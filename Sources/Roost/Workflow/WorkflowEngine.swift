@@ -230,7 +230,9 @@ public final class WorkflowEngine: Service, Sendable {
         case .finished(let status)?: emit(.finished(launch.key, status))
         case .stopped?: emit(.stopped(launch.key))
         case .parked?: if didPark { emit(.parked(launch.key)) }
-        case .skipped?, nil: break
+        // A parked run woken to find its execution finished elsewhere (cancelled, say) ends here.
+        case .skipped?: if launch.resuming { emit(.stopped(launch.key)) }
+        case nil: break
         }
     }
 

@@ -38,7 +38,7 @@ extension RunnerCommand {
             guard await shards.machineId != nil else { return .init(ready: false, reason: "not joined to the cluster") }
             guard await !shards.leases.isEmpty else { return .init(ready: false, reason: "holds no shards yet") }
             do {
-                _ = try await storage.client.query("SELECT 1", logger: logger).collect()
+                try await storage.ping()
                 return .init(ready: true)
             } catch {
                 return .init(ready: false, reason: "the database does not answer: \(error)")
