@@ -51,8 +51,11 @@ struct ClusterBenchRun {
             defer { for child in children { child.process.signal(SIGKILL) } }
 
             let address = "127.0.0.1:\(FreePort.next())"
-            let system = try ClusterSystem(address: address, settings: ClusterSettings(), messages: storage.messages,
-                                           logger: logger)
+            // Configured as the runners are, from the environment they inherit (a cluster secret, mutual TLS).
+            let system = try ClusterSystem(address: address, settings: ClusterSettings(),
+                                           configuration: try RunnerSettings.entityConfiguration(
+                                               ProcessInfo.processInfo.environment),
+                                           messages: storage.messages, logger: logger)
             Examples.register(entitiesOn: system, storage: storage)
             let engine = WorkflowEngine(store: storage.store, registry: Examples.registry,
                                         placement: ExecutionPlacement(settings: ClusterSettings()), logger: logger)
