@@ -53,8 +53,10 @@ struct ScheduleTests {
                 """)
             try require(effects == executions && executions >= 4, "one effect per tick: \(effects) for \(executions)")
             let listed = try await harness.roost(["schedule", "list"])
+            let runner = harness.owner(of: "schedule:tick-every-second",
+                                       among: runners.filter { $0.address != holder })
             try require(listed.status == 0 && listed.output.contains("tick-every-second")
-                        && listed.output.contains("* * * * * *"), listed.output)
+                        && listed.output.contains("* * * * * *") && listed.output.contains(runner), listed.output)
         }
     }
 }

@@ -5,10 +5,15 @@ extension Schedule {
     /// How many due ticks one round starts before it records its progress.
     static let batch = 100
 
+    /// The name of the singleton that runs schedule `name`.
+    public static func singletonName(_ name: String) -> String {
+        "schedule:\(name)"
+    }
+
     /// The schedule as a singleton, `schedule:<name>`: it runs on the holder of that name's shard, which starts
     /// each tick's execution through `executions` and records its progress in `store`.
     public func singleton(store: any ScheduleStore, executions: Executions) -> Singleton {
-        Singleton("schedule:\(name)") { context in
+        Singleton(Self.singletonName(name)) { context in
             try await run(context, store: store, executions: executions)
         }
     }

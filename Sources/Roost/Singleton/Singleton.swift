@@ -55,3 +55,11 @@ public struct SingletonContext: Sendable {
     /// A logger with the singleton's name and shard.
     public let logger: Logger
 }
+
+extension ClusterStatus {
+    /// The live runner that holds the shard a singleton named `name` runs on, if any.
+    public func runner(ofSingleton name: String) -> String? {
+        guard let shard = settings?.shard(for: name, group: ClusterSettings.defaultGroup) else { return nil }
+        return leases.first { $0.shard == shard && $0.live }?.owner
+    }
+}

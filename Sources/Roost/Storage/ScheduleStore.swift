@@ -32,10 +32,12 @@ public struct ScheduleRecord: Sendable, Hashable {
     public var lastTick: Date?
     /// The next tick due.
     public var nextTick: Date?
+    /// The live runner that runs it now, if any (see ``read(from:cluster:)``).
+    public var runner: String?
 
     /// Creates a record.
     public init(name: String, cron: String, timeZone: String, workflow: String, catchUp: String,
-                lastTick: Date? = nil, nextTick: Date? = nil) {
+                lastTick: Date? = nil, nextTick: Date? = nil, runner: String? = nil) {
         self.name = name
         self.cron = cron
         self.timeZone = timeZone
@@ -43,6 +45,18 @@ public struct ScheduleRecord: Sendable, Hashable {
         self.catchUp = catchUp
         self.lastTick = lastTick
         self.nextTick = nextTick
+        self.runner = runner
+    }
+
+    /// Every stored schedule, each with the live runner that holds its shard.
+    public static func read(from store: any ScheduleStore, cluster: any ClusterStore) async throws
+        -> [ScheduleRecord] {
+        let status = try await cluster.status()
+        return try await store.schedules().map { record in
+            var record = record
+            record.runner = status.runner(ofSingleton: Schedule.singletonName(record.name))
+            return record
+        }
     }
 }
 
@@ -50,6 +64,6 @@ extension ScheduleRecord {
     /// The schedule as a JSON object, as `roost schedule list --json` and the HTTP API show it.
     package var jsonObject: [String: Any] {
         ["name": name, "cron": cron, "timeZone": timeZone, "workflow": workflow, "catchUp": catchUp,
-         "lastTick": JSONText.date(lastTick), "nextTick": JSONText.date(nextTick)]
+         "lastTick": JSONText.date(lastTick), "nextTick": JSONText.date(nextTick), "runner": runner ?? NSNull()]
     }
 }

@@ -46,7 +46,8 @@ extension RunnerCommand {
         }, metrics: { metrics.emitToString() }, cluster: { stuckAfter in
             try await ClusterReport.read(cluster: storage.cluster, store: storage.store, pinging: system,
                                          stuckAfter: stuckAfter)
-        }, schedules: { try await storage.schedules.schedules() }, logger: logger)
+        }, schedules: { try await ScheduleRecord.read(from: storage.schedules, cluster: storage.cluster) },
+        logger: logger)
         return api.application()
     }
 }

@@ -9,7 +9,7 @@ struct ScheduleCommand: AsyncParsableCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "List the schedules runners registered, with their last and next ticks.")
+            abstract: "List the schedules runners registered, with their last and next ticks and where they run.")
         @OptionGroup var database: DatabaseOptions
 
         func run() async throws {
@@ -18,10 +18,11 @@ struct ScheduleCommand: AsyncParsableCommand {
                 if database.json {
                     Output.printJSON(["schedules": schedules.map(\.jsonObject)])
                 } else {
-                    print(Output.table(["NAME", "CRON", "TIME ZONE", "WORKFLOW", "CATCH-UP", "LAST TICK", "NEXT TICK"],
-                                       schedules.map {
+                    print(Output.table(["NAME", "CRON", "TIME ZONE", "WORKFLOW", "CATCH-UP", "LAST TICK", "NEXT TICK",
+                                        "RUNNER"], schedules.map {
                         [$0.name, $0.cron, $0.timeZone, $0.workflow, $0.catchUp,
-                         $0.lastTick.map(Timestamp.format) ?? "-", $0.nextTick.map(Timestamp.format) ?? "-"]
+                         $0.lastTick.map(Timestamp.format) ?? "-", $0.nextTick.map(Timestamp.format) ?? "-",
+                         $0.runner ?? "-"]
                     }))
                 }
             }

@@ -27,7 +27,7 @@ struct ExecutionPage {
 
 extension RoostClient: ExecutionsAPI {
     func schedules() async throws -> [ScheduleRecord] {
-        try await storage.schedules.schedules()
+        try await ScheduleRecord.read(from: storage.schedules, cluster: storage.cluster)
     }
 
     func page(_ filter: ExecutionFilter) async throws -> ExecutionPage {

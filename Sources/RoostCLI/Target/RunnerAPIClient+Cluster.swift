@@ -9,7 +9,7 @@ extension RunnerAPIClient {
             ScheduleRecord(name: $0["name"] as? String ?? "", cron: $0["cron"] as? String ?? "",
                            timeZone: $0["timeZone"] as? String ?? "", workflow: $0["workflow"] as? String ?? "",
                            catchUp: $0["catchUp"] as? String ?? "", lastTick: Self.date($0["lastTick"]),
-                           nextTick: Self.date($0["nextTick"]))
+                           nextTick: Self.date($0["nextTick"]), runner: $0["runner"] as? String)
         }
     }
 
