@@ -181,6 +181,11 @@ public enum Migrations {
             COMMENT ON COLUMN {schema}.executions.trace_context IS
                 'The tracing context of the start (W3C traceparent and tracestate, as the instrument injects them), '
                 'which the execution''s runs continue on whichever runner runs them';
+            CREATE FUNCTION {schema}.execution_shard_group() RETURNS text LANGUAGE sql STABLE AS $$
+                SELECT split_part(value, ',', 1) FROM {schema}.cluster_settings WHERE name = 'shard_groups'
+            $$;
+            COMMENT ON FUNCTION {schema}.execution_shard_group() IS
+                'The shard group executions are placed in: the first of the cluster''s groups';
             ALTER TABLE {schema}.deferreds ADD COLUMN resolved_by text;
             COMMENT ON COLUMN {schema}.deferreds.resolved_by IS
                 'Who resolved the deferred, as the resolver said (a name given to the CLI or the API), else the way '

@@ -268,8 +268,7 @@ public final class PostgresWorkflowStore: WorkflowStore {
         let owner = try await collect("""
             SELECT r.address FROM \(unescaped: schema).executions e
             JOIN \(unescaped: schema).shard_leases l ON l.shard = e.shard
-             AND l.shard_group = (SELECT split_part(value, ',', 1) FROM \(unescaped: schema).cluster_settings
-                                  WHERE name = 'shard_groups')
+             AND l.shard_group = \(unescaped: schema).execution_shard_group()
             JOIN \(unescaped: schema).runners r ON r.incarnation = l.owner AND r.expires_at > now()
             WHERE e.key = \(record.key)
             """, as: String.self).first

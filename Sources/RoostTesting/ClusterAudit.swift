@@ -38,15 +38,12 @@ public struct ClusterAudit: Sendable, CustomStringConvertible {
             if status == "failed" || status == "cancelled" { audit.failed += count }
         }
         for try await (moved, unfenced, unattributed) in try await storage.client.query("""
-            WITH groups AS (
-                SELECT split_part(value, ',', 1) AS shard_group FROM \(unescaped: schema).cluster_settings
-                WHERE name = 'shard_groups'
-            ), entries AS (
+            WITH entries AS (
                 SELECT j.execution, j.written_by, j.written_epoch, r.session AS holder
                 FROM \(unescaped: schema).journal j
                 JOIN \(unescaped: schema).executions e ON e.key = j.execution
                 LEFT JOIN \(unescaped: schema).shard_lease_history h
-                    ON h.shard_group = (SELECT shard_group FROM groups) AND h.shard = e.shard
+                    ON h.shard_group = \(unescaped: schema).execution_shard_group() AND h.shard = e.shard
                    AND h.epoch = j.written_epoch
                 LEFT JOIN \(unescaped: schema).runners r ON r.incarnation = h.owner
             )

@@ -171,8 +171,7 @@ struct DemoProgress {
                 WHERE expires_at > now() AND stopped_at IS NULL
             ), held AS (
                 SELECT l.shard, live.address FROM \(unescaped: schema).shard_leases l JOIN live ON live.incarnation = l.owner
-                WHERE l.shard_group = (SELECT split_part(value, ',', 1) FROM \(unescaped: schema).cluster_settings
-                                       WHERE name = 'shard_groups')
+                WHERE l.shard_group = \(unescaped: schema).execution_shard_group()
             ), flying AS (
                 SELECT coalesce(held.address, '') AS address, count(*)::int AS n
                 FROM \(unescaped: schema).executions e LEFT JOIN held ON held.shard = e.shard
