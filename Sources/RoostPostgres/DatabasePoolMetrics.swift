@@ -24,12 +24,17 @@ public struct DatabasePoolMetrics: Service {
     public func run() async {
         Gauge(label: "roost_database_pool_size").record(storage.configuration.maximumConnections)
         await cancelWhenGracefulShutdown {
+            var first = true
             while !Task.isCancelled {
                 do {
                     let counts = try await sample()
                     for state in Self.states {
                         Gauge(label: "roost_database_connections", dimensions: [("state", state)])
                             .record(counts[state, default: 0])
+                    }
+                    if first {
+                        storage.logger.debug("database pool sampled", metadata: ["roost.connections": "\(counts)"])
+                        first = false
                     }
                 } catch {
                     storage.logger.debug("could not sample the database pool", metadata: ["roost.error": "\(error)"])

@@ -155,7 +155,7 @@ public final class PostgresWorkflowStore: WorkflowStore {
         let epochs = shards?.map(\.epoch)
         let group = shards?.first?.shard.group ?? ClusterSettings.defaultGroup
         return try await client.withConnection { connection in
-            let claimed = try await records("""
+            let claimed = try await rows("""
                 UPDATE \(unescaped: schema).executions e
                 SET status = CASE WHEN status = 'pending' THEN 'running' ELSE status END,
                     attempt = attempt + \(countingAttempt ? 1 : 0), updated_at = now()
@@ -163,14 +163,13 @@ public final class PostgresWorkflowStore: WorkflowStore {
                   AND (\(indices)::int[] IS NULL OR EXISTS (
                       SELECT 1 FROM unnest(\(indices)::int[], \(epochs)::bigint[]) AS h(shard, epoch)
                       WHERE h.shard = e.shard AND \(unescaped: schema).hold_lease(\(group), h.shard, h.epoch)))
-                RETURNING \(unescaped: Statements.recordColumns)
+                RETURNING \(unescaped: Statements.recordColumns), trace_context::text
                 """, on: connection)
-            guard let record = claimed.first else { return nil }
-            let trace = try await rows("""
-                SELECT trace_context::text FROM \(unescaped: schema).executions WHERE key = \(key)
-                """, on: connection).first?.decode(String?.self)
-            return ClaimedExecution(record: record, journal: try await journal(key: key, on: connection),
-                                    traceContext: trace ?? nil)
+            guard let row = claimed.first else { return nil }
+            // The record's columns come first; the start's tracing context follows them.
+            let trace = try PostgresRandomAccessRow(row)["trace_context"].decode(String?.self)
+            return ClaimedExecution(record: try Self.record(row), journal: try await journal(key: key, on: connection),
+                                    traceContext: trace)
         }
     }
 
@@ -236,7 +235,7 @@ public final class PostgresWorkflowStore: WorkflowStore {
 
     // MARK: Changes from outside
 
-    public func cancelExecution(workflow: String, id: String) async throws -> CancelOutcome {
+    public func cancelExecution(workflow: String, id: String, announce: Bool) async throws -> CancelOutcome {
         let error = try Self.json(FailureInfo(code: WorkflowError.Code.cancelled.rawValue,
                                               message: "execution '\(id)' was cancelled"))
         let rows = try await self.rows("""
@@ -245,11 +244,11 @@ public final class PostgresWorkflowStore: WorkflowStore {
             ), cancelled AS (
                 UPDATE \(unescaped: schema).executions e
                 SET status = 'cancelled', error = \(error)::jsonb, updated_at = now(), finished_at = now(),
-                    wake_pending = true
+                    wake_pending = wake_pending OR \(announce)
                 FROM target WHERE e.key = target.key AND e.status IN ('pending', 'running', 'waiting')
                 RETURNING e.key, e.watched, e.shard
             ), notified AS (
-                SELECT pg_notify(\(channel), 'w' || key || coalesce(':' || shard, '')) FROM cancelled
+                SELECT pg_notify(\(channel), 'w' || key || coalesce(':' || shard, '')) FROM cancelled WHERE \(announce)
                 UNION ALL SELECT pg_notify(\(channel), 'f' || key) FROM cancelled WHERE watched
             )
             SELECT target.key, (SELECT count(*) FROM cancelled), (SELECT count(*) FROM notified) FROM target

@@ -26,13 +26,7 @@ struct ClusterScriptTests {
         process.standardOutput = output
         process.standardError = output
         process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let status = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                process.waitUntilExit()
-                continuation.resume(returning: process.terminationStatus)
-            }
-        }
+        let status = try await exitStatus(of: process)
         try output.close()
         return (status, (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "")
     }

@@ -13,13 +13,7 @@ struct ClusterTLSTests {
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
         process.arguments = ["scripts/certs.sh", directory] + names
         process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let status = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                process.waitUntilExit()
-                continuation.resume(returning: process.terminationStatus)
-            }
-        }
+        let status = try await exitStatus(of: process)
         try require(status == 0, "scripts/certs.sh \(directory) \(names) exited with \(status)")
     }
 

@@ -189,14 +189,11 @@ struct HTTPAPITests {
                         && metrics.text.contains("roost_activity_duration_seconds_bucket")
                         && metrics.text.contains("roost_timer_lateness_seconds_bucket")
                         && metrics.text.contains("roost_database_pool_size 20"), metrics.text)
-            // The pool is sampled from pg_stat_activity in the background: await a sample.
-            var sampled = metrics.text
-            let deadline = ContinuousClock.now + .seconds(60)
-            while !sampled.contains(#"roost_database_connections{state="idle"} "#), ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(100))
-                sampled = try await api.call("GET", "/metrics", token: .some(nil)).text
-            }
-            try require(sampled.contains(#"roost_database_connections{state="active"} "#)
+            // The pool is sampled from pg_stat_activity in the background: await the first sample.
+            try await harness.processes[0].waitForLine(containing: "database pool sampled")
+            let sampled = try await api.call("GET", "/metrics", token: .some(nil)).text
+            try require(sampled.contains(#"roost_database_connections{state="idle"} "#)
+                        && sampled.contains(#"roost_database_connections{state="active"} "#)
                         && sampled.contains(#"roost_database_connections{state="idle_in_transaction"} "#), sampled)
         }
     }

@@ -188,3 +188,16 @@ struct Failed: Error, CustomStringConvertible {
 func require(_ condition: Bool, _ message: @autoclosure () -> String) throws {
     if !condition { throw Failed(description: message()) }
 }
+
+/// Starts `process` and returns its exit status once it has ended.
+func exitStatus(of process: Process) async throws -> Int32 {
+    try await withCheckedThrowingContinuation { continuation in
+        process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+        do {
+            try process.run()
+        } catch {
+            process.terminationHandler = nil
+            continuation.resume(throwing: error)
+        }
+    }
+}

@@ -36,6 +36,15 @@ struct SingletonTests {
         return next[0]
     }
 
+    /// Awaits the shard assignment among `runners`, then the singleton's open placement on its shard's owner.
+    private func awaitPlacement(among runners: [ProcessHarness.ClusterRunner], _ harness: ProcessHarness) async throws {
+        _ = try await harness.awaitAssignment(to: runners.map(\.address))
+        let owner = harness.owner(of: "example-singleton", among: runners)
+        try await harness.awaitCount("""
+            SELECT count(*)::int FROM example_singleton_runs WHERE stopped_at IS NULL AND runner = \(owner)
+            """, atLeast: 1)
+    }
+
     /// When the lease of the runner at `address` would have expired without its session's end: its last
     /// heartbeat plus its TTL.
     private func leaseEnd(of address: String, _ harness: ProcessHarness) async throws -> Date {
@@ -52,11 +61,7 @@ struct SingletonTests {
     func placementAndMoves() async throws {
         try await withProcesses { harness in
             let runners = try await harness.startCluster(3, leaseTTL: "30")
-            _ = try await harness.awaitAssignment(to: runners.map(\.address))
-            let owner = harness.owner(of: "example-singleton", among: runners)
-            try await harness.awaitCount("""
-                SELECT count(*)::int FROM example_singleton_runs WHERE stopped_at IS NULL AND runner = \(owner)
-                """, atLeast: 1)
+            try await awaitPlacement(among: runners, harness)
             var history = try await runs(harness)
             // Runners joined one by one: each earlier placement handed over gracefully before the next began.
             try require(history.filter { $0.stoppedAt == nil }.count == 1, "one live placement: \(history)")
@@ -92,11 +97,7 @@ struct SingletonTests {
     func zombieStops() async throws {
         try await withProcesses { harness in
             let runners = try await harness.startCluster(2, leaseTTL: "1")
-            _ = try await harness.awaitAssignment(to: runners.map(\.address))
-            let owner = harness.owner(of: "example-singleton", among: runners)
-            try await harness.awaitCount("""
-                SELECT count(*)::int FROM example_singleton_runs WHERE stopped_at IS NULL AND runner = \(owner)
-                """, atLeast: 1)
+            try await awaitPlacement(among: runners, harness)
             let paused = try await runs(harness).last!
             let zombie = runners.first { $0.address == paused.runner }!
             zombie.process.signal(SIGSTOP)

@@ -195,7 +195,9 @@ public struct Executions: Sendable {
     /// - Throws: ``WorkflowError`` `unknown_execution`.
     public func cancel(workflow: String, id: String) async throws -> CancelOutcome {
         try Self.checkIdentity(workflow: workflow, id: id)
-        let outcome = try await store.cancelExecution(workflow: workflow, id: id)
+        // A run hosted here is woken in memory below; a NOTIFY would only launch a second run to find it cancelled.
+        let local = host?.hostedKey(workflow: workflow, id: id)
+        let outcome = try await store.cancelExecution(workflow: workflow, id: id, announce: local == nil)
         if outcome.cancelled {
             RoostMetrics.executionFinished(workflow: workflow, status: .cancelled)
             host?.changed(outcome.key)

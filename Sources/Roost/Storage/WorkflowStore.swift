@@ -76,8 +76,9 @@ public protocol WorkflowStore: Sendable {
     /// The execution's status and, if `deferred` is given, that deferred's value.
     func waitState(key: ExecutionKey, deferred: String?) async throws -> WaitState
 
-    /// Cancels an unfinished execution and wakes it.
-    func cancelExecution(workflow: String, id: String) async throws -> CancelOutcome
+    /// Cancels an unfinished execution and, if `announce`, wakes it wherever it runs (a process that hosts the
+    /// execution itself wakes it in memory instead).
+    func cancelExecution(workflow: String, id: String, announce: Bool) async throws -> CancelOutcome
 
     /// Everything stored about an execution; `nil` if there is none with that workflow and id.
     func executionDetail(workflow: String, id: String) async throws -> ExecutionDetail?
