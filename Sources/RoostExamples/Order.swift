@@ -1,6 +1,8 @@
 import Roost
+import RoostPostgres
 
-/// Reserves, charges and confirms an order: three activities.
+/// Reserves, charges and confirms an order: three activities, each one SQL statement, so each commits with its
+/// journal entry in one round trip (``WorkflowContext/activity(_:retry:statement:)``).
 ///
 /// Input `{"orderId": String, "amount": Int}`; output `{"orderId": String, "status": "confirmed"}`.
 public struct Order: Workflow {
@@ -35,7 +37,7 @@ public struct Order: Workflow {
 
     public func run(_ input: Input, context: WorkflowContext) async throws -> Output {
         for step in ["reserve", "charge", "confirm"] {
-            try await context.activity(step) { tx in try await Examples.effect(tx, step: step) }
+            try await context.activity(step, statement: Examples.effect(of: context, step: step))
         }
         return Output(orderId: input.orderId, status: "confirmed")
     }

@@ -191,7 +191,77 @@ public enum Migrations {
                 'Who resolved the deferred, as the resolver said (a name given to the CLI or the API), else the way '
                 'in: cli, http, client';
             """),
+        Migration(version: 7, name: "statement activities", sql: """
+            CREATE FUNCTION {schema}.write_activity(target bigint, entries text, new_status text, lease_group text,
+                                                    lease_epoch bigint, writer text) RETURNS void
+            LANGUAGE plpgsql VOLATILE AS $$
+            DECLARE
+                shard_epoch bigint;
+            BEGIN
+                -- Four statements rather than one with "lease_epoch IS NULL OR ...": PostgreSQL reuses a generic
+                -- plan only when no parameter value makes a custom plan look cheaper.
+                IF lease_epoch IS NULL AND new_status IS NULL THEN
+                    PERFORM FROM {schema}.executions e
+                    WHERE e.key = target AND e.status IN ('running', 'waiting') FOR SHARE OF e;
+                ELSIF lease_epoch IS NULL THEN
+                    UPDATE {schema}.executions e SET status = new_status, updated_at = now()
+                    WHERE e.key = target AND e.status IN ('running', 'waiting');
+                ELSIF new_status IS NULL THEN
+                    SELECT (SELECT l.epoch FROM {schema}.shard_leases l
+                            WHERE l.shard_group = lease_group AND l.shard = e.shard)
+                    INTO shard_epoch FROM {schema}.executions e
+                    WHERE e.key = target AND e.status IN ('running', 'waiting')
+                      AND {schema}.hold_lease(lease_group, e.shard, lease_epoch)
+                    FOR SHARE OF e;
+                ELSE
+                    UPDATE {schema}.executions e SET status = new_status, updated_at = now()
+                    WHERE e.key = target AND e.status IN ('running', 'waiting')
+                      AND {schema}.hold_lease(lease_group, e.shard, lease_epoch)
+                    RETURNING (SELECT l.epoch FROM {schema}.shard_leases l
+                               WHERE l.shard_group = lease_group AND l.shard = e.shard)
+                    INTO shard_epoch;
+                END IF;
+                IF NOT FOUND THEN
+                    RAISE EXCEPTION 'execution % is not running or waiting, or its shard lease is lost', target
+                        USING ERRCODE = 'RF001';
+                END IF;
+                INSERT INTO {schema}.journal AS j (execution, position, kind, name, state, attempts, result, error,
+                                                   due_at, duration_ms, written_by, written_epoch)
+                SELECT target, r.position, r.kind, r.name, r.state, r.attempts, r.result::jsonb, r.error, r.due_at,
+                       r.duration_ms, writer, shard_epoch
+                FROM jsonb_to_recordset(entries::jsonb) AS r(
+                    position int, kind text, name text, state text, attempts int, result text, error jsonb,
+                    due_at timestamptz, duration_ms float8)
+                ON CONFLICT (execution, position) DO UPDATE
+                SET state = excluded.state, attempts = excluded.attempts, result = excluded.result,
+                    error = excluded.error, duration_ms = excluded.duration_ms, updated_at = now(),
+                    due_at = CASE WHEN j.kind IN ('sleep', 'deferred') THEN j.due_at ELSE excluded.due_at END,
+                    written_by = excluded.written_by, written_epoch = excluded.written_epoch
+                WHERE j.state NOT IN ('completed', 'failed');
+            END
+            $$;
+            COMMENT ON FUNCTION {schema}.write_activity(bigint, text, text, text, bigint, text) IS
+                'The journal write of a statement activity, called in the activity''s own statement: writes the '
+                'entries (and the status, if given) if the execution is running or waiting and the lease, if '
+                'given, is held; otherwise raises RF001, which undoes the activity''s statement with it. Its '
+                'plans are cached for the session, so the statement around it is cheap to plan.';
+            """),
     ]
+
+    /// A migration's statements: its SQL split at each `;` that ends a line outside a `$$`-quoted function body.
+    static func statements(of sql: String) -> [String] {
+        var statements: [String] = []
+        var current = ""
+        for piece in sql.components(separatedBy: ";\n") {
+            current += current.isEmpty ? piece : ";\n" + piece
+            let insideBody = current.components(separatedBy: "$$").count.isMultiple(of: 2)
+            if insideBody { continue }
+            if !current.allSatisfy(\.isWhitespace) { statements.append(current) }
+            current = ""
+        }
+        if !current.allSatisfy(\.isWhitespace) { statements.append(current) }
+        return statements
+    }
 
     /// Applies every migration the schema lacks, under a session advisory lock so that processes starting at once
     /// apply each migration exactly once.
@@ -238,7 +308,7 @@ public enum Migrations {
             let sql = migration.sql.replacingOccurrences(of: "{schema}", with: quoted)
             do {
                 try await connection.query("BEGIN", logger: logger)
-                for statement in sql.components(separatedBy: ";\n") where !statement.allSatisfy(\.isWhitespace) {
+                for statement in statements(of: sql) {
                     try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
                 }
                 try await connection.query("""

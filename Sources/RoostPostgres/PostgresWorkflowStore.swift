@@ -207,6 +207,9 @@ public final class PostgresWorkflowStore: WorkflowStore {
             } catch {
                 if connection.isClosed || error is CancellationError { throw error }
                 _ = try? await connection.guardedRows("ROLLBACK", logger: logger)
+                if let error = error as? PSQLError, error.serverInfo != nil {
+                    throw ActivityBodyError(StorageError.statementFailed(error))
+                }
                 throw ActivityBodyError(error)
             }
             do {
@@ -220,8 +223,26 @@ public final class PostgresWorkflowStore: WorkflowStore {
         }
     }
 
+    public func runStatementActivity(key: ExecutionKey, entries: [JournalEntry], status: ExecutionStatus?,
+                                     lease: ShardLease?, statement: any Sendable,
+                                     completed: JournalEntry) async throws {
+        guard let statement = statement as? PostgresQuery else {
+            preconditionFailure("a statement activity on PostgreSQL takes a PostgresQuery")
+        }
+        let query = try StatementActivity.query(statement, schema: schema, key: key,
+                                                entries: Self.journalJSON(entries + [completed]), status: status,
+                                                lease: lease, writer: writer)
+        do {
+            _ = try await rows(query, on: nil)
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == StatementActivity.notWritable {
+            try await expectGuard(0, key: key)
+        } catch let error as PSQLError where error.serverInfo != nil {
+            throw ActivityBodyError(StorageError.statementFailed(error))
+        }
+    }
+
     public func finish(key: ExecutionKey, entries: [JournalEntry], outcome: ExecutionOutcome,
-                       lease: ShardLease?) async throws {
+                       lease: ShardLease?) async throws -> ExecutionRecord {
         let (status, output, error): (String, String?, String?)
         switch outcome {
         case .completed(let json): (status, output, error) = ("completed", json, nil)
@@ -230,7 +251,10 @@ public final class PostgresWorkflowStore: WorkflowStore {
         let statement = Statements.Finish(key: key, entries: Self.journalJSON(entries), status: status,
                                           output: output, error: error, channel: channel, lease: lease,
                                           writer: writer)
-        try await expectGuard(try await first(statement) ?? 0, key: key)
+        guard let finished = try await first(statement) else {
+            throw ExecutionNotWritable(status: try await execution(key: key)?.status)
+        }
+        return finished
     }
 
     // MARK: Changes from outside

@@ -1,3 +1,5 @@
+import PostgresNIO
+
 /// An error from the storage layer: configuration, migrations, or the database.
 public struct StorageError: Error, Sendable, CustomStringConvertible {
     /// A stable, extensible classification of a ``StorageError``.
@@ -16,6 +18,8 @@ public struct StorageError: Error, Sendable, CustomStringConvertible {
         public static let connectionClosed = Code("connection_closed")
         /// Every machine id (0…1023) is taken by a live runner.
         public static let clusterFull = Code("cluster_full")
+        /// The database refused an activity's SQL; the message carries PostgreSQL's message and SQLSTATE.
+        public static let statementFailed = Code("statement_failed")
     }
 
     /// What kind of error this is.
@@ -39,4 +43,13 @@ public struct StorageError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "\(code): \(message)" }
+
+    /// An activity's SQL refused by the database, as the activity's recorded failure: PostgreSQL's message and
+    /// SQLSTATE, without the detail and query text that may carry the statement's values.
+    static func statementFailed(_ error: PSQLError) -> StorageError {
+        let message = error.serverInfo?[.message] ?? "unknown error"
+        let state = error.serverInfo?[.sqlState] ?? "?????"
+        return StorageError(.statementFailed, "the database refused the activity's SQL: \(message) (SQLSTATE \(state))",
+                            cause: error)
+    }
 }

@@ -47,9 +47,10 @@ struct ActivityTests {
             let id = "flaky-\(UUID())"
             let key = try await withWorkflowEngine(storage: storage, registry: testRegistry()) { engine in
                 let events = EngineEvents(engine)
-                // A back-off long enough that the run is still waiting for it however slowly the machine writes.
-                let started = try await engine.executions.start(Flaky.self, id: id,
-                                                                input: .init(failures: 1, attempts: 5, backoffMs: 2_000))
+                // A back-off long enough that the run is still waiting for it however slowly the machine writes:
+                // 2 s was not, with the whole suite running at once on two cores.
+                let input = Flaky.Input(failures: 1, attempts: 5, backoffMs: 10_000)
+                let started = try await engine.executions.start(Flaky.self, id: id, input: input)
                 try await events.suspended(started.record.key)
                 return started.record.key
             }

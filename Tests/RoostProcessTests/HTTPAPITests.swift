@@ -62,6 +62,8 @@ struct HTTPAPITests {
             if let token { environment["ROOST_API_TOKEN"] = token }
             let runner = try await harness.startRunner("http", environment: environment)
             try await runner.waitForLine(containing: "Server started and listening")
+            // Ready means holding shards: a single runner takes them all at its first acquisition.
+            try await runner.waitForLine(containing: "shards acquired")
             try await body(harness, CurlClient(base: "http://127.0.0.1:\(port)", token: token))
         }
     }
@@ -83,7 +85,8 @@ struct HTTPAPITests {
                         && (execution?["input"] as? [String: Any])?["amount"] as? Int == 7, read.text)
             let journal = read.json["journal"] as? [[String: Any]] ?? []
             try require(journal.compactMap { $0["name"] as? String } == ["reserve", "charge", "confirm"]
-                        && journal.allSatisfy { $0["durationMs"] is Double }
+                        // Order's activities are statements, whose entries record no duration.
+                        && journal.allSatisfy { $0["durationMs"] is NSNull }
                         && (execution?["owner"] as? String)?.hasPrefix("127.0.0.1:") == true, read.text)
 
             // An id with SQL metacharacters, a slash and unicode, percent-encoded in paths.
@@ -102,6 +105,8 @@ struct HTTPAPITests {
             let decided = try await api.call("GET", path + "/result?wait=60")
             try require((decided.json["output"] as? [String: Any])?["by"] as? String == "curl", decided.text)
             let detail = try await api.call("GET", path)
+            let activities = (detail.json["journal"] as? [[String: Any]] ?? []).filter { $0["kind"] as? String == "activity" }
+            try require(activities.count == 2 && activities.allSatisfy { $0["durationMs"] is Double }, detail.text)
             let deferreds = detail.json["deferreds"] as? [[String: Any]] ?? []
             try require(deferreds.count == 1 && deferreds[0]["resolvedBy"] as? String == "ops Ana"
                         && deferreds[0]["state"] as? String == "resolved", detail.text)

@@ -145,25 +145,45 @@ public struct Executions: Sendable {
     ///   - timeout: How long to wait; `nil` waits for ever, `.zero` does not wait.
     /// - Throws: ``WorkflowError`` `unknown_execution`.
     public func result(workflow: String, id: String, timeout: Duration?) async throws -> ExecutionRecord {
-        var record = try await status(workflow: workflow, id: id)
-        if record.status.isTerminal || timeout == .zero { return record }
         let deadline = timeout.map { ContinuousClock.now + $0 }
-        let key = record.key
-        // A completion in this process signals the waiters directly; others are announced only if watched.
-        if host?.hosts(key) != true { try await store.watchCompletion(key: key) }
+        // A run in this process hands its finished execution over in memory: no read at all.
+        if timeout != .zero, let key = host?.hostedKey(workflow: workflow, id: id) {
+            return try await awaitResult(key: key, record: nil, deadline: deadline)
+        }
+        let record = try await status(workflow: workflow, id: id)
+        if record.status.isTerminal || timeout == .zero { return record }
+        return try await awaitResult(key: record.key, record: record, deadline: deadline)
+    }
+
+    /// Waits for the end of an unfinished execution: in memory while a run in this process hosts it, else by
+    /// reading the store when a notification or the poll interval comes.
+    private func awaitResult(key: ExecutionKey, record: ExecutionRecord?,
+                             deadline: ContinuousClock.Instant?) async throws -> ExecutionRecord {
+        var record = record
+        var watching = false
         return try await resultWaiters.withWaiter(for: key) { waiter in
             while true {
-                // A run hosted here signals its result waiters when it ends, and it had not ended when this
-                // check saw it hosted: wait for that signal without reading or polling.
-                if host?.hosts(key) == true, deadline == nil {
-                    await waiter.wait(until: nil)
+                // A run hosted here hands over its end when it no longer counts as hosted, and it had not ended
+                // when this check saw it hosted: wait for that without reading or polling.
+                if host?.hosts(key) == true {
+                    await waiter.wait(until: deadline)
                     try Task.checkCancellation()
+                    if let finished = waiter.finished { return finished }
+                }
+                // Completions elsewhere are announced only for watched executions.
+                if !watching, host?.hosts(key) != true {
+                    try await store.watchCompletion(key: key)
+                    watching = true
                 }
                 waiter.reset()
-                guard let current = try await store.execution(key: key) else { return record }
+                guard let current = try await store.execution(key: key) else {
+                    if let record { return record }
+                    throw WorkflowError(.unknownExecution, "execution \(key) no longer exists")
+                }
                 record = current
-                if record.status.isTerminal { return record }
-                if let deadline, deadline <= .now { return record }
+                if current.status.isTerminal { return current }
+                if let deadline, deadline <= .now { return current }
+                if host?.hosts(key) == true { continue }
                 let nextCheck = ContinuousClock.now + pollInterval
                 await waiter.wait(until: deadline.map { min($0, nextCheck) } ?? nextCheck)
                 try Task.checkCancellation()

@@ -67,11 +67,21 @@ public protocol WorkflowStore: Sendable {
                      context: ActivityContext,
                      body: (ActivityTransaction) async throws -> JournalEntry) async throws
 
+    /// Runs an activity that is one statement of the storage's query language together with its journal entries
+    /// in a single statement: `entries` (deterministic values not yet journaled) and `completed`, with `status` if
+    /// given, commit with the statement or not at all.
+    ///
+    /// `statement` is the driver's statement type. Errors the statement raises are wrapped in
+    /// ``ActivityBodyError``; storage errors and ``ExecutionNotWritable`` are not.
+    func runStatementActivity(key: ExecutionKey, entries: [JournalEntry], status: ExecutionStatus?,
+                              lease: ShardLease?, statement: any Sendable, completed: JournalEntry) async throws
+
     /// Finishes the execution with its outcome, writing the last journal entries, if it is still running or
     /// waiting and `lease` (if any) is held; callers awaiting the result are notified.
+    /// - Returns: The finished execution as stored.
     /// - Throws: ``ExecutionNotWritable`` if it is not.
     func finish(key: ExecutionKey, entries: [JournalEntry], outcome: ExecutionOutcome,
-                lease: ShardLease?) async throws
+                lease: ShardLease?) async throws -> ExecutionRecord
 
     /// The execution's status and, if `deferred` is given, that deferred's value.
     func waitState(key: ExecutionKey, deferred: String?) async throws -> WaitState

@@ -39,6 +39,15 @@ public final class WaiterRegistry: Sendable {
         for waiter in targets { waiter.deliver(deferred: deferred, value: value) }
     }
 
+    /// Hands a run's end to the callers awaiting the execution's result and wakes them: the finished execution if
+    /// the run finished it, else only the signal (the run stopped or parked; they read the store).
+    func runEnded(_ key: ExecutionKey, finished record: ExecutionRecord?) {
+        let targets = waiters.withLock { $0[key].map { Array($0.values) } ?? [] }
+        for waiter in targets {
+            if let record { waiter.deliver(finished: record) } else { waiter.signal() }
+        }
+    }
+
     /// Wakes every registered waiter (after notifications may have been missed).
     public func signalAll() {
         let targets = waiters.withLock { $0.values.flatMap(\.values) }

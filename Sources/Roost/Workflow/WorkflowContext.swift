@@ -65,6 +65,51 @@ public final class WorkflowContext: Sendable {
         _ name: String, retry: RetryPolicy = .default,
         _ body: (ActivityTransaction) async throws -> Value
     ) async throws -> Value {
+        try await runActivity(name, retry: retry) { activity in
+            let box = Mutex<Value?>(nil)
+            let started = ContinuousClock.now
+            try await store.runActivity(key: key, entries: unwritten(), status: statusChange(to: .running),
+                                        lease: lease, context: activity) { transaction in
+                let value = try await body(transaction)
+                let result = try coder.encode(value, what: "result of activity '\(name)'")
+                box.withLock { $0 = value }
+                return JournalEntry(position: activity.position, kind: .activity, name: name, state: .completed,
+                                    attempts: activity.attempt, result: result,
+                                    durationMs: (ContinuousClock.now - started).milliseconds)
+            }
+            return box.withLock { $0! }
+        }
+    }
+
+    /// Runs an activity that returns nothing. See ``activity(_:retry:_:)-swift.method``.
+    public func activity(_ name: String, retry: RetryPolicy = .default,
+                         _ body: (ActivityTransaction) async throws -> Void) async throws {
+        let _: Bool = try await activity(name, retry: retry) { transaction in
+            try await body(transaction)
+            return true
+        }
+    }
+
+    /// Runs an activity that is one statement of the storage's query language, with its journal entry in the same
+    /// statement. Storage drivers offer it with their statement type (`RoostPostgres`: `activity(_:retry:statement:)`).
+    /// The activity's result is `true`, as for an activity whose body returns nothing, so either form replays the
+    /// other's journal entry.
+    package func statementActivity(_ name: String, retry: RetryPolicy, statement: any Sendable) async throws {
+        let _: Bool = try await runActivity(name, retry: retry) { activity in
+            let completed = JournalEntry(position: activity.position, kind: .activity, name: name,
+                                         state: .completed, attempts: activity.attempt, result: "true")
+            try await store.runStatementActivity(key: key, entries: unwritten(), status: statusChange(to: .running),
+                                                 lease: lease, statement: statement, completed: completed)
+            return true
+        }
+    }
+
+    /// The durable part every activity shares: the journaled result on replay, attempts with the retry policy's
+    /// back-off, and the failure journaled after the last attempt. `attempt` runs one attempt and writes its
+    /// completed entry; it throws ``ActivityBodyError`` when the activity's own work failed.
+    private func runActivity<Value: Codable & Sendable>(
+        _ name: String, retry: RetryPolicy, attempt: (ActivityContext) async throws -> Value
+    ) async throws -> Value {
         let (position, recorded) = try begin(.activity, name)
         var attempts = 0
         if let recorded {
@@ -83,7 +128,6 @@ public final class WorkflowContext: Sendable {
             attempts += 1
             let activity = ActivityContext(workflow: workflowName, executionId: executionId, activity: name,
                                            position: position, attempt: attempts)
-            let box = Mutex<Value?>(nil)
             let started = ContinuousClock.now
             let span = startSpan("roost.activity", ofKind: .internal)
             span.attributes["roost.workflow"] = workflowName
@@ -92,22 +136,11 @@ public final class WorkflowContext: Sendable {
             span.attributes["roost.attempt"] = attempts
             defer { span.end() }
             do {
-                try await durable {
-                    try await store.runActivity(key: key, entries: unwritten(), status: statusChange(to: .running),
-                                                lease: lease,
-                                                context: activity) { transaction in
-                        let value = try await body(transaction)
-                        let result = try coder.encode(value, what: "result of activity '\(name)'")
-                        box.withLock { $0 = value }
-                        return JournalEntry(position: position, kind: .activity, name: name, state: .completed,
-                                            attempts: attempts, result: result,
-                                            durationMs: (ContinuousClock.now - started).milliseconds)
-                    }
-                }
+                let value = try await durable { try await attempt(activity) }
                 written(status: .running)
                 RoostMetrics.activityAttempt(workflow: workflowName, outcome: "completed",
                                              duration: ContinuousClock.now - started)
-                return box.withLock { $0! }
+                return value
             } catch let failure as ActivityBodyError {
                 span.recordError(failure.underlying)
                 RoostMetrics.activityAttempt(workflow: workflowName, outcome: "failed",
@@ -128,15 +161,6 @@ public final class WorkflowContext: Sendable {
                                               attempts: attempts, error: error, dueAt: due)], status: .waiting)
                 try await waitUntil(due)
             }
-        }
-    }
-
-    /// Runs an activity that returns nothing. See ``activity(_:retry:_:)-swift.method``.
-    public func activity(_ name: String, retry: RetryPolicy = .default,
-                         _ body: (ActivityTransaction) async throws -> Void) async throws {
-        let _: Bool = try await activity(name, retry: retry) { transaction in
-            try await body(transaction)
-            return true
         }
     }
 

@@ -57,7 +57,7 @@ public final class WorkflowEngine: Service, Sendable {
     let queued = Mutex(Set<ExecutionKey>())
     /// Whether ``run()`` is taking work.
     let running = Mutex(false)
-    /// The keys of executions whose runs are in progress here, by workflow and id.
+    /// The keys of executions whose runs are in progress here or queued to start here, by workflow and id.
     let hostedIds = Mutex<[ExecutionIdentity: ExecutionKey]>([:])
     /// Runs parked while waiting, and the signal that their earliest due time moved.
     let parked = Mutex(ParkedExecutions())
@@ -176,8 +176,8 @@ public final class WorkflowEngine: Service, Sendable {
     enum RunEnd: Sendable {
         /// Not run here: finished already, or of a workflow this process does not know.
         case skipped
-        /// Stored its outcome.
-        case finished(ExecutionStatus)
+        /// Stored its outcome: the execution as it finished.
+        case finished(ExecutionRecord)
         /// Stopped without storing an outcome (cancelled, decided elsewhere, shut down).
         case stopped
         /// Parked while waiting, until woken or until its due time (if any) comes near.
@@ -188,11 +188,6 @@ public final class WorkflowEngine: Service, Sendable {
     private func host(_ launch: Launch) async {
         // A recovery or wake-up launch for an execution this process started and is about to run adds nothing.
         if launch.record == nil, queued.withLock({ $0.contains(launch.key) }) { return }
-        defer {
-            if launch.record != nil { _ = queued.withLock { $0.remove(launch.key) } }
-            // After the run is no longer hosted, so that a result wait that saw it hosted always gets a signal.
-            resultWaiters.signal(launch.key)
-        }
         var resumeAtOnce = false
         var didPark = false
         RoostMetrics.executionsInMemory(hosted.count + 1)
@@ -224,10 +219,17 @@ public final class WorkflowEngine: Service, Sendable {
                 if parked.withLock({ $0.park(launch.key, until: due) }) { parkedDueChanged.signal() }
             }
         }
+        if let record = launch.record {
+            _ = queued.withLock { $0.remove(launch.key) }
+            _ = hostedIds.withLock { $0.removeValue(forKey: ExecutionIdentity(workflow: record.workflow, id: record.id)) }
+        }
+        // After the run is no longer hosted, so that a result wait that saw it hosted always hears of its end.
+        let finished: ExecutionRecord? = if case .finished(let record)? = end { record } else { nil }
+        resultWaiters.runEnded(launch.key, finished: finished)
         if resumeAtOnce { launchContinuation.yield(Launch(key: launch.key, resuming: true)) }
         // Observers hear of a run's end once it no longer counts as hosted.
         switch end {
-        case .finished(let status)?: emit(.finished(launch.key, status))
+        case .finished(let record)?: emit(.finished(launch.key, record.status))
         case .stopped?: emit(.stopped(launch.key))
         case .parked?: if didPark { emit(.parked(launch.key)) }
         // A parked run woken to find its execution finished elsewhere (cancelled, say) ends here.
@@ -313,14 +315,14 @@ public final class WorkflowEngine: Service, Sendable {
             }
         }
         do {
-            try await store.finish(key: key, entries: context.unwritten(), outcome: outcome, lease: lease)
+            let finished = try await store.finish(key: key, entries: context.unwritten(), outcome: outcome,
+                                                  lease: lease)
             RoostMetrics.executionFinished(workflow: record.workflow, status: outcome.status)
             logger.debug("execution finished", metadata: ["roost.outcome": "\(outcome.status)"])
+            return .finished(finished)
         } catch is ExecutionNotWritable {
             return .stopped
         }
-        resultWaiters.signal(key)
-        return .finished(outcome.status)
     }
 
     /// The engine as the host of executions started and changed in its process.
@@ -329,6 +331,8 @@ public final class WorkflowEngine: Service, Sendable {
 
         func launch(_ record: ExecutionRecord) {
             _ = engine.queued.withLock { $0.insert(record.key) }
+            // Known by id from now on, so a result awaited at once waits in memory without reading the store.
+            engine.hostedIds.withLock { $0[ExecutionIdentity(workflow: record.workflow, id: record.id)] = record.key }
             engine.launchContinuation.yield(Launch(key: record.key, record: record, context: ServiceContext.current))
         }
 

@@ -1,6 +1,8 @@
 import Foundation
+import PostgresNIO
 import Roost
 import RoostExamples
+import RoostPostgres
 
 /// Waits for `go`, then reports when it resumed: the wake-up latency probe.
 struct BenchWait: Workflow {
@@ -21,12 +23,28 @@ struct BenchSleep: Workflow {
     }
 }
 
+/// `Order` with its three activities written as bodies (`BEGIN`, the `INSERT`, the journal entry, `COMMIT`)
+/// rather than as single statements: what the statement form saves.
+struct OrderWithBodies: Workflow {
+    func run(_ input: Order.Input, context: WorkflowContext) async throws -> Order.Output {
+        for step in ["reserve", "charge", "confirm"] {
+            try await context.activity(step) { tx in
+                try await tx.query("""
+                    INSERT INTO example_effects (execution_id, step) VALUES (\(context.executionId), \(step))
+                    """)
+            }
+        }
+        return Order.Output(orderId: input.orderId, status: "confirmed")
+    }
+}
+
 /// The benchmark's workflows plus the examples.
 enum BenchRegistry {
     static var registry: WorkflowRegistry {
         var registry = Examples.registry
         registry.register(BenchWait())
         registry.register(BenchSleep())
+        registry.register(OrderWithBodies())
         return registry
     }
 }

@@ -53,7 +53,8 @@ struct EngineBenchRun {
             let events = EngineEvents(engine)
             return try await withRunningEngine(engine) { engine in
                 var report: [String: Any] = [:]
-                report["throughput"] = try await throughput(engine, storage)
+                report["throughput"] = try await throughput(of: Order.self, engine, storage)
+                report["throughputWithBodies"] = try await throughput(of: OrderWithBodies.self, engine, storage)
                 log("wake-up latency")
                 report["wakeLatencyMs"] = [
                     "sameProcess": try await sameProcessWake(engine, events),
@@ -74,10 +75,14 @@ struct EngineBenchRun {
 
     // MARK: Throughput
 
-    private func throughput(_ engine: WorkflowEngine, _ storage: PostgresStorage) async throws -> [[String: Any]] {
+    /// Executions of an order workflow per second at each concurrency level: each worker starts one and awaits
+    /// its result, again and again.
+    private func throughput<W: Workflow>(of workflow: W.Type, _ engine: WorkflowEngine,
+                                         _ storage: PostgresStorage) async throws -> [[String: Any]]
+    where W.Input == Order.Input {
         var results: [[String: Any]] = []
         for level in options.concurrency {
-            log("throughput at concurrency \(level)")
+            log("\(W.name) throughput at concurrency \(level)")
             let before = try await DatabaseCounters.read(storage)
             let started = ContinuousClock.now
             let deadline = started + .milliseconds(Int64(options.seconds * 1000))
@@ -86,10 +91,9 @@ struct EngineBenchRun {
                     group.addTask {
                         var count = 0
                         while ContinuousClock.now < deadline {
-                            let id = "order-c\(level)-w\(worker)-\(count)"
-                            _ = try await engine.executions.start(Order.self, id: id,
-                                                                  input: .init(orderId: id, amount: 1))
-                            _ = try await engine.executions.result(of: Order.self, id: id)
+                            let id = "\(W.name)-c\(level)-w\(worker)-\(count)"
+                            _ = try await engine.executions.start(W.self, id: id, input: .init(orderId: id, amount: 1))
+                            _ = try await engine.executions.result(of: W.self, id: id)
                             count += 1
                         }
                         return count

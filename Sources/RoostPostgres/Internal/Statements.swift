@@ -110,19 +110,21 @@ enum Statements {
         func decodeRow(_ row: PostgresRow) throws -> Int { try row.decode(Int.self) }
     }
 
-    /// An execution's outcome with its last journal entries; announces the completion if someone watches it.
+    /// An execution's outcome with its last journal entries; announces the completion if someone watches it, and
+    /// returns the finished execution.
     struct Finish: PostgresPreparedStatement {
         static let sql = """
             WITH guard AS (
                 UPDATE executions
                 SET status = $3, output = $4::jsonb, error = $5::jsonb, updated_at = now(), finished_at = now()
                 WHERE key = $1 AND status IN ('running', 'waiting') AND \(fence(group: 7, epoch: 8))
-                RETURNING key, watched, \(leaseEpoch(group: 7))
+                RETURNING \(recordColumns), watched, \(leaseEpoch(group: 7))
             ), written AS (\(journalUpsert(parameter: 2, writer: 9))
             ), notified AS (
                 SELECT pg_notify($6, 'f' || key) FROM guard WHERE watched
             )
-            SELECT (SELECT count(*) FROM guard) + 0 * (SELECT count(*) FROM notified)
+            SELECT key, workflow, id, status, input, output, error, attempt, created_at, updated_at, finished_at
+            FROM guard WHERE (SELECT count(*) FROM notified) >= 0
             """
         static let bindingDataTypes: [PostgresDataType] = [.int8, .text, .text, .text, .text, .text, .text, .int8,
                                                            .text]
@@ -149,7 +151,7 @@ enum Statements {
             return bindings
         }
 
-        func decodeRow(_ row: PostgresRow) throws -> Int { try row.decode(Int.self) }
+        func decodeRow(_ row: PostgresRow) throws -> ExecutionRecord { try PostgresWorkflowStore.record(row) }
     }
 
     /// A new execution, unless its id exists; a `pending` one is announced to runners. The `notified` CTE must be

@@ -13,6 +13,8 @@ final class Waiter: Sendable {
         /// Deferred values resolved in this process, handed over with the signal so the waiter need not read them,
         /// and when.
         var delivered: [String: (value: String, at: Date)] = [:]
+        /// The execution as its run in this process finished it, handed to callers awaiting its result.
+        var finished: ExecutionRecord?
     }
 
     private let state = Mutex(State())
@@ -38,6 +40,15 @@ final class Waiter: Sendable {
     func takeDelivered(_ deferred: String) -> (value: String, at: Date)? {
         state.withLock { $0.delivered.removeValue(forKey: deferred) }
     }
+
+    /// Hands over the execution as its run finished it and wakes the waiting task.
+    func deliver(finished record: ExecutionRecord) {
+        state.withLock { $0.finished = record }
+        signal()
+    }
+
+    /// The execution handed over by ``deliver(finished:)``, if its run finished in this process.
+    var finished: ExecutionRecord? { state.withLock { $0.finished } }
 
     /// Wakes the waiting task, or the next wait if none is waiting.
     func signal() {
