@@ -191,7 +191,30 @@ public enum Migrations {
                 'Who resolved the deferred, as the resolver said (a name given to the CLI or the API), else the way '
                 'in: cli, http, client';
             """),
-        Migration(version: 7, name: "statement activities", sql: """
+        Migration(version: 7, name: "journal writes as functions, for statement activities", sql: """
+            CREATE FUNCTION {schema}.write_journal(target bigint, entries text, writer text, shard_epoch bigint)
+            RETURNS void LANGUAGE plpgsql VOLATILE AS $$
+            BEGIN
+                INSERT INTO {schema}.journal AS j (execution, position, kind, name, state, attempts, result, error,
+                                                   due_at, duration_ms, written_by, written_epoch)
+                SELECT target, r.position, r.kind, r.name, r.state, r.attempts, r.result::jsonb, r.error, r.due_at,
+                       r.duration_ms, writer, shard_epoch
+                FROM jsonb_to_recordset(entries::jsonb) AS r(
+                    position int, kind text, name text, state text, attempts int, result text, error jsonb,
+                    due_at timestamptz, duration_ms float8)
+                ON CONFLICT (execution, position) DO UPDATE
+                SET state = excluded.state, attempts = excluded.attempts, result = excluded.result,
+                    error = excluded.error, duration_ms = excluded.duration_ms, updated_at = now(),
+                    due_at = CASE WHEN j.kind IN ('sleep', 'deferred') THEN j.due_at ELSE excluded.due_at END,
+                    written_by = excluded.written_by, written_epoch = excluded.written_epoch
+                WHERE j.state NOT IN ('completed', 'failed');
+            END
+            $$;
+            COMMENT ON FUNCTION {schema}.write_journal(bigint, text, text, bigint) IS
+                'Upserts journal rows from a JSON array. A completed or failed entry is never overwritten; a '
+                'sleep''s or a deferred wait''s due time is stored once. Each row keeps who wrote it last (the '
+                'writing process''s session name) and the epoch of the execution''s shard lease when it was '
+                'written, read from the lease row by the caller, so an audit can compare them with the lease history';
             CREATE FUNCTION {schema}.write_activity(target bigint, entries text, new_status text, lease_group text,
                                                     lease_epoch bigint, writer text) RETURNS void
             LANGUAGE plpgsql VOLATILE AS $$
@@ -225,26 +248,15 @@ public enum Migrations {
                     RAISE EXCEPTION 'execution % is not running or waiting, or its shard lease is lost', target
                         USING ERRCODE = 'RF001';
                 END IF;
-                INSERT INTO {schema}.journal AS j (execution, position, kind, name, state, attempts, result, error,
-                                                   due_at, duration_ms, written_by, written_epoch)
-                SELECT target, r.position, r.kind, r.name, r.state, r.attempts, r.result::jsonb, r.error, r.due_at,
-                       r.duration_ms, writer, shard_epoch
-                FROM jsonb_to_recordset(entries::jsonb) AS r(
-                    position int, kind text, name text, state text, attempts int, result text, error jsonb,
-                    due_at timestamptz, duration_ms float8)
-                ON CONFLICT (execution, position) DO UPDATE
-                SET state = excluded.state, attempts = excluded.attempts, result = excluded.result,
-                    error = excluded.error, duration_ms = excluded.duration_ms, updated_at = now(),
-                    due_at = CASE WHEN j.kind IN ('sleep', 'deferred') THEN j.due_at ELSE excluded.due_at END,
-                    written_by = excluded.written_by, written_epoch = excluded.written_epoch
-                WHERE j.state NOT IN ('completed', 'failed');
+                PERFORM {schema}.write_journal(target, entries, writer, shard_epoch);
             END
             $$;
             COMMENT ON FUNCTION {schema}.write_activity(bigint, text, text, text, bigint, text) IS
-                'The journal write of a statement activity, called in the activity''s own statement: writes the '
-                'entries (and the status, if given) if the execution is running or waiting and the lease, if '
-                'given, is held; otherwise raises RF001, which undoes the activity''s statement with it. Its '
-                'plans are cached for the session, so the statement around it is cheap to plan.';
+                'Every journal write of a run but its outcome: writes the entries (and the status, if given) if '
+                'the execution is running or waiting and the lease, if given, is held, share-locking the '
+                'execution so a concurrent cancel waits for the commit; otherwise raises RF001. A statement '
+                'activity calls it in its own statement, which the error undoes with it. Its plans are cached '
+                'for the session, so the statement around it is cheap to plan.';
             """),
     ]
 

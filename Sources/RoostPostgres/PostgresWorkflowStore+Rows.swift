@@ -5,34 +5,24 @@ import Roost
 
 extension PostgresWorkflowStore {
     /// Writes journal entries, and the status if given, in one statement, if the execution is running or
-    /// waiting (see ``Statements/WriteJournal`` and ``Statements/WriteJournalAndStatus``).
+    /// waiting (see ``Statements/WriteJournal``).
     func guardedWrite(key: ExecutionKey, entries: [JournalEntry], status: ExecutionStatus?, lease: ShardLease?,
                       on connection: PostgresConnection) async throws {
-        let json = Self.journalJSON(entries)
+        let statement = Statements.WriteJournal(key: key, entries: Self.journalJSON(entries), status: status?.rawValue,
+                                                lease: lease, writer: writer)
         let logger = logger
-        let writer = writer
-        let guarded = try await StatementGuard.shared.run(on: connection) {
-            var guarded = 0
-            if let status {
-                let statement = Statements.WriteJournalAndStatus(key: key, entries: json, status: status.rawValue,
-                                                                 lease: lease, writer: writer)
-                for try await count in try await connection.execute(statement, logger: logger) { guarded = count }
-            } else {
-                for try await count in try await connection.execute(
-                    Statements.WriteJournal(key: key, entries: json, lease: lease, writer: writer), logger: logger
-                ) {
-                    guarded = count
-                }
+        do {
+            try await StatementGuard.shared.run(on: connection) {
+                for try await _ in try await connection.execute(statement, logger: logger) {}
             }
-            return guarded
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == StatementActivity.notWritable {
+            throw try await notWritable(key: key)
         }
-        try await expectGuard(guarded, key: key)
     }
 
-    /// Throws ``ExecutionNotWritable`` with the current status if a statement's guard matched no row.
-    func expectGuard(_ guarded: Int, key: ExecutionKey) async throws {
-        guard guarded == 0 else { return }
-        throw ExecutionNotWritable(status: try await execution(key: key)?.status)
+    /// ``ExecutionNotWritable`` with the execution's current status, for a write its guard refused.
+    func notWritable(key: ExecutionKey) async throws -> ExecutionNotWritable {
+        ExecutionNotWritable(status: try await execution(key: key)?.status)
     }
 
     /// The first row a prepared statement returns.

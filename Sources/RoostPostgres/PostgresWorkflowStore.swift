@@ -235,7 +235,7 @@ public final class PostgresWorkflowStore: WorkflowStore {
         do {
             _ = try await rows(query, on: nil)
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == StatementActivity.notWritable {
-            try await expectGuard(0, key: key)
+            throw try await notWritable(key: key)
         } catch let error as PSQLError where error.serverInfo != nil {
             throw ActivityBodyError(StorageError.statementFailed(error))
         }
@@ -252,7 +252,7 @@ public final class PostgresWorkflowStore: WorkflowStore {
                                           output: output, error: error, channel: channel, lease: lease,
                                           writer: writer)
         guard let finished = try await first(statement) else {
-            throw ExecutionNotWritable(status: try await execution(key: key)?.status)
+            throw try await notWritable(key: key)
         }
         return finished
     }

@@ -87,7 +87,8 @@ struct StatementActivityTests {
                 #expect(output.attempts == 2)
                 #expect(output.message.contains("division by zero"))
                 #expect(try await storage.effects(id).isEmpty, "the statement's first row must be undone with it")
-                let entry = try #require(try await engine.executions.journal(workflow: "FailingStatement", id: id).first)
+                let journal = try await engine.executions.journal(workflow: "FailingStatement", id: id)
+                let entry = try #require(journal.first)
                 #expect(entry.state == .failed && entry.attempts == 2)
             }
         }

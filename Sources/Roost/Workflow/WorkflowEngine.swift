@@ -221,7 +221,8 @@ public final class WorkflowEngine: Service, Sendable {
         }
         if let record = launch.record {
             _ = queued.withLock { $0.remove(launch.key) }
-            _ = hostedIds.withLock { $0.removeValue(forKey: ExecutionIdentity(workflow: record.workflow, id: record.id)) }
+            let identity = ExecutionIdentity(workflow: record.workflow, id: record.id)
+            _ = hostedIds.withLock { $0.removeValue(forKey: identity) }
         }
         // After the run is no longer hosted, so that a result wait that saw it hosted always hears of its end.
         let finished: ExecutionRecord? = if case .finished(let record)? = end { record } else { nil }

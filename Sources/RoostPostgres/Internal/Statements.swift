@@ -11,30 +11,6 @@ enum Statements {
         key, workflow, id, status, input::text, output::text, error::text, attempt, created_at, updated_at, finished_at
         """
 
-    /// Upserts journal rows from the JSON array in parameter `$<parameter>` for the keys the statement's
-    /// `guard` CTE returned with their shard's ``leaseEpoch(group:)``. A completed or failed entry is never
-    /// overwritten; a sleep's or a deferred wait's due time is stored once. Each row keeps who wrote it last
-    /// (`written_by`: the writing process's session name, `$<writer>`) and the epoch of the execution's shard when
-    /// it was written (`written_epoch`), so an audit can compare the two with the lease history.
-    static func journalUpsert(parameter: Int, writer: Int) -> String {
-        """
-        INSERT INTO journal AS j (execution, position, kind, name, state, attempts, result, error, due_at,
-                                  duration_ms, written_by, written_epoch)
-        SELECT guard.key, e.position, e.kind, e.name, e.state, e.attempts, e.result::jsonb, e.error, e.due_at,
-               e.duration_ms, $\(writer), guard.epoch
-        FROM guard, jsonb_to_recordset($\(parameter)::jsonb) AS e(
-            position int, kind text, name text, state text, attempts int, result text, error jsonb,
-            due_at timestamptz, duration_ms float8)
-        ON CONFLICT (execution, position) DO UPDATE
-        SET state = excluded.state, attempts = excluded.attempts, result = excluded.result,
-            error = excluded.error, duration_ms = excluded.duration_ms, updated_at = now(),
-            due_at = CASE WHEN j.kind IN ('sleep', 'deferred') THEN j.due_at ELSE excluded.due_at END,
-            written_by = excluded.written_by, written_epoch = excluded.written_epoch
-        WHERE j.state NOT IN ('completed', 'failed')
-        RETURNING 1
-        """
-    }
-
     /// The epoch of the lease row of the execution's shard in group `$<group>`, read from the row itself rather
     /// than from the writer. It is a column of the `guard` CTE, so that it is read once per statement: as a
     /// subquery per journal row, its estimated cost made PostgreSQL plan the statement afresh on every call
@@ -50,49 +26,16 @@ enum Statements {
         "($\(epoch)::bigint IS NULL OR hold_lease($\(group), shard, $\(epoch)))"
     }
 
-    /// Journal entries written while the execution stays in its status: the guard share-locks the row, so a
-    /// concurrent cancel waits for this commit and a committed cancel makes the guard match nothing.
+    /// Journal entries, with a change of status if given, through `write_activity`: written only while the
+    /// execution is running or waiting and the lease, if given, is held; otherwise it raises
+    /// ``StatementActivity/notWritable``. It share-locks the execution, so a concurrent cancel waits for this
+    /// commit and a committed cancel makes it write nothing.
     struct WriteJournal: PostgresPreparedStatement {
-        static let sql = """
-            WITH guard AS (
-                SELECT key, \(leaseEpoch(group: 3)) FROM executions
-                WHERE key = $1 AND status IN ('running', 'waiting') AND \(fence(group: 3, epoch: 4)) FOR SHARE
-            ), written AS (\(journalUpsert(parameter: 2, writer: 5)))
-            SELECT (SELECT count(*) FROM guard)
-            """
-        static let bindingDataTypes: [PostgresDataType] = [.int8, .text, .text, .int8, .text]
-        var key: ExecutionKey
-        var entries: String
-        var lease: ShardLease?
-        var writer: String
-
-        func makeBindings() throws -> PostgresBindings {
-            var bindings = PostgresBindings(capacity: 5)
-            bindings.append(key)
-            bindings.append(entries)
-            bindings.append(lease?.shard.group)
-            bindings.append(lease?.epoch)
-            bindings.append(writer)
-            return bindings
-        }
-
-        func decodeRow(_ row: PostgresRow) throws -> Int { try row.decode(Int.self) }
-    }
-
-    /// Journal entries written with a change of status.
-    struct WriteJournalAndStatus: PostgresPreparedStatement {
-        static let sql = """
-            WITH guard AS (
-                UPDATE executions SET status = $3, updated_at = now()
-                WHERE key = $1 AND status IN ('running', 'waiting') AND \(fence(group: 4, epoch: 5))
-                RETURNING key, \(leaseEpoch(group: 4))
-            ), written AS (\(journalUpsert(parameter: 2, writer: 6)))
-            SELECT (SELECT count(*) FROM guard)
-            """
+        static let sql = "SELECT write_activity($1, $2, $3, $4, $5, $6)"
         static let bindingDataTypes: [PostgresDataType] = [.int8, .text, .text, .text, .int8, .text]
         var key: ExecutionKey
         var entries: String
-        var status: String
+        var status: String?
         var lease: ShardLease?
         var writer: String
 
@@ -107,7 +50,7 @@ enum Statements {
             return bindings
         }
 
-        func decodeRow(_ row: PostgresRow) throws -> Int { try row.decode(Int.self) }
+        func decodeRow(_ row: PostgresRow) throws {}
     }
 
     /// An execution's outcome with its last journal entries; announces the completion if someone watches it, and
@@ -119,12 +62,13 @@ enum Statements {
                 SET status = $3, output = $4::jsonb, error = $5::jsonb, updated_at = now(), finished_at = now()
                 WHERE key = $1 AND status IN ('running', 'waiting') AND \(fence(group: 7, epoch: 8))
                 RETURNING \(recordColumns), watched, \(leaseEpoch(group: 7))
-            ), written AS (\(journalUpsert(parameter: 2, writer: 9))
+            ), written AS (
+                SELECT write_journal(key, $2, $9, epoch) FROM guard
             ), notified AS (
                 SELECT pg_notify($6, 'f' || key) FROM guard WHERE watched
             )
             SELECT key, workflow, id, status, input, output, error, attempt, created_at, updated_at, finished_at
-            FROM guard WHERE (SELECT count(*) FROM notified) >= 0
+            FROM guard WHERE (SELECT count(*) FROM written) + (SELECT count(*) FROM notified) >= 0
             """
         static let bindingDataTypes: [PostgresDataType] = [.int8, .text, .text, .text, .text, .text, .text, .int8,
                                                            .text]
