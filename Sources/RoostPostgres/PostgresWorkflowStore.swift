@@ -17,6 +17,8 @@ public final class PostgresWorkflowStore: WorkflowStore {
     /// The `LISTEN`/`NOTIFY` channel: one per schema.
     let channel: String
     private let handlers = Subscribers<StoreNotification>()
+    /// Outcomes of executions ending at about the same time share one statement.
+    let finishes: StatementBatcher<FinishRequest, ExecutionRecord?>
 
     init(client: PostgresClient, schema: String, writer: String, logger: Logger) {
         self.client = client
@@ -24,6 +26,7 @@ public final class PostgresWorkflowStore: WorkflowStore {
         self.schema = "\"\(schema)\""
         self.logger = logger
         channel = "\(schema)_events"
+        finishes = Self.finishBatcher(client: client, writer: writer, channel: channel, logger: logger)
     }
 
     // MARK: Notifications
@@ -243,15 +246,8 @@ public final class PostgresWorkflowStore: WorkflowStore {
 
     public func finish(key: ExecutionKey, entries: [JournalEntry], outcome: ExecutionOutcome,
                        lease: ShardLease?) async throws -> ExecutionRecord {
-        let (status, output, error): (String, String?, String?)
-        switch outcome {
-        case .completed(let json): (status, output, error) = ("completed", json, nil)
-        case .failed(let failure): (status, output, error) = ("failed", nil, try Self.json(failure))
-        }
-        let statement = Statements.Finish(key: key, entries: Self.journalJSON(entries), status: status,
-                                          output: output, error: error, channel: channel, lease: lease,
-                                          writer: writer)
-        guard let finished = try await first(statement) else {
+        let request = try FinishRequest(key: key, entries: Self.journalJSON(entries), outcome: outcome, lease: lease)
+        guard let finished = try await payloadErrors({ try await finishes.submit(request) }) else {
             throw try await notWritable(key: key)
         }
         return finished

@@ -11,21 +11,6 @@ enum Statements {
         key, workflow, id, status, input::text, output::text, error::text, attempt, created_at, updated_at, finished_at
         """
 
-    /// The epoch of the lease row of the execution's shard in group `$<group>`, read from the row itself rather
-    /// than from the writer. It is a column of the `guard` CTE, so that it is read once per statement: as a
-    /// subquery per journal row, its estimated cost made PostgreSQL plan the statement afresh on every call
-    /// rather than reuse its generic plan, and planning cost three times what running it does.
-    static func leaseEpoch(group: Int) -> String {
-        "(SELECT l.epoch FROM shard_leases l WHERE l.shard_group = $\(group) AND l.shard = executions.shard) AS epoch"
-    }
-
-    /// The condition every write of a run adds: with a lease (`$<group>`, `$<epoch>`), the execution's shard must
-    /// be held at that epoch (`hold_lease` share-locks the lease row until the write commits); without one (a
-    /// process that is not part of a cluster) nothing more is asked.
-    static func fence(group: Int, epoch: Int) -> String {
-        "($\(epoch)::bigint IS NULL OR hold_lease($\(group), shard, $\(epoch)))"
-    }
-
     /// Journal entries, with a change of status if given, through `write_activity`: written only while the
     /// execution is running or waiting and the lease, if given, is held; otherwise it raises
     /// ``StatementActivity/notWritable``. It share-locks the execution, so a concurrent cancel waits for this
@@ -53,45 +38,44 @@ enum Statements {
         func decodeRow(_ row: PostgresRow) throws {}
     }
 
-    /// An execution's outcome with its last journal entries; announces the completion if someone watches it, and
-    /// returns the finished execution.
-    struct Finish: PostgresPreparedStatement {
+    /// Executions' outcomes with their last journal entries, each written only while its execution is running or
+    /// waiting and its lease, if given, is held; announces each completion someone watches, and returns the
+    /// executions it finished. `$1` is a JSON array of ``FinishRequest/json``.
+    struct FinishBatch: PostgresPreparedStatement {
         static let sql = """
-            WITH guard AS (
-                UPDATE executions
-                SET status = $3, output = $4::jsonb, error = $5::jsonb, updated_at = now(), finished_at = now()
-                WHERE key = $1 AND status IN ('running', 'waiting') AND \(fence(group: 7, epoch: 8))
-                RETURNING \(recordColumns), watched, \(leaseEpoch(group: 7))
+            WITH batch AS (
+                SELECT * FROM jsonb_to_recordset($1::jsonb) AS b(key bigint, entries text, status text, output text,
+                                                                 error text, lease_group text, lease_epoch bigint)
+            ), guard AS (
+                UPDATE executions e
+                SET status = b.status, output = b.output::jsonb, error = b.error::jsonb, updated_at = now(),
+                    finished_at = now()
+                FROM batch b
+                WHERE e.key = b.key AND e.status IN ('running', 'waiting')
+                  AND (b.lease_epoch IS NULL OR hold_lease(b.lease_group, e.shard, b.lease_epoch))
+                RETURNING e.key, e.workflow, e.id, e.status, e.input::text AS input, e.output::text AS output,
+                          e.error::text AS error, e.attempt, e.created_at, e.updated_at, e.finished_at, e.watched,
+                          b.entries,
+                          (SELECT l.epoch FROM shard_leases l
+                           WHERE l.shard_group = b.lease_group AND l.shard = e.shard) AS epoch
             ), written AS (
-                SELECT write_journal(key, $2, $9, epoch) FROM guard
+                SELECT write_journal(key, entries, $2, epoch) FROM guard
             ), notified AS (
-                SELECT pg_notify($6, 'f' || key) FROM guard WHERE watched
+                SELECT pg_notify($3, 'f' || key) FROM guard WHERE watched
             )
             SELECT key, workflow, id, status, input, output, error, attempt, created_at, updated_at, finished_at
             FROM guard WHERE (SELECT count(*) FROM written) + (SELECT count(*) FROM notified) >= 0
             """
-        static let bindingDataTypes: [PostgresDataType] = [.int8, .text, .text, .text, .text, .text, .text, .int8,
-                                                           .text]
-        var key: ExecutionKey
-        var entries: String
-        var status: String
-        var output: String?
-        var error: String?
-        var channel: String
-        var lease: ShardLease?
+        static let bindingDataTypes: [PostgresDataType] = [.text, .text, .text]
+        var requests: String
         var writer: String
+        var channel: String
 
         func makeBindings() throws -> PostgresBindings {
-            var bindings = PostgresBindings(capacity: 9)
-            bindings.append(key)
-            bindings.append(entries)
-            bindings.append(status)
-            bindings.append(output)
-            bindings.append(error)
-            bindings.append(channel)
-            bindings.append(lease?.shard.group)
-            bindings.append(lease?.epoch)
+            var bindings = PostgresBindings(capacity: 3)
+            bindings.append(requests)
             bindings.append(writer)
+            bindings.append(channel)
             return bindings
         }
 
