@@ -258,6 +258,25 @@ public enum Migrations {
                 'activity calls it in its own statement, which the error undoes with it. Its plans are cached '
                 'for the session, so the statement around it is cheap to plan.';
             """),
+        Migration(version: 8, name: "the lease fence in PL/pgSQL", sql: """
+            CREATE OR REPLACE FUNCTION {schema}.hold_lease(shard_group text, shard bigint, epoch bigint)
+            RETURNS boolean LANGUAGE plpgsql VOLATILE AS $$
+            BEGIN
+                RETURN EXISTS (
+                    SELECT 1 FROM {schema}.shard_leases l
+                    JOIN {schema}.runners r ON r.incarnation = l.owner AND r.expires_at > now()
+                    WHERE l.shard_group = $1 AND l.shard = $2 AND l.epoch = $3
+                      AND set_config('idle_in_transaction_session_timeout', r.lease_ttl_ms::text, true) IS NOT NULL
+                    FOR SHARE OF l);
+            END
+            $$;
+            COMMENT ON FUNCTION {schema}.hold_lease(text, bigint, bigint) IS
+                'Whether the shard is held at the epoch by a live runner; share-locks the lease row until the '
+                'transaction ends, so no one acquires the shard before the fenced write ends and a lost lease '
+                'fences it. The transaction may then stay idle for at most the owner''s lease TTL: a paused '
+                'writer loses its session rather than keep the shard from moving. In PL/pgSQL, its query is '
+                'planned once per session rather than on every call, as a SQL function''s is.';
+            """),
     ]
 
     /// A migration's statements: its SQL split at each `;` that ends a line outside a `$$`-quoted function body.
