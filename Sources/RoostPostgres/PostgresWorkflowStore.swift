@@ -184,10 +184,20 @@ public final class PostgresWorkflowStore: WorkflowStore {
             """, as: ExecutionKey.self)
     }
 
-    public func watchCompletion(key: ExecutionKey) async throws {
-        _ = try await rows("""
-            UPDATE \(unescaped: schema).executions SET watched = true WHERE key = \(key) AND NOT watched
-            """, on: nil)
+    public func watchCompletion(workflow: String, id: String) async throws -> ExecutionRecord? {
+        // The update's own row is the latest version. If another caller watched it first, a snapshot read is
+        // enough: a finish committed after that watch announces itself. Each execution is watched at most once.
+        try await records("""
+            WITH watch AS (
+                UPDATE \(unescaped: schema).executions SET watched = true
+                WHERE workflow = \(workflow) AND id = \(id) AND NOT watched
+                RETURNING \(unescaped: Statements.recordColumns)
+            )
+            SELECT * FROM watch
+            UNION ALL
+            SELECT \(unescaped: Statements.recordColumns) FROM \(unescaped: schema).executions
+            WHERE workflow = \(workflow) AND id = \(id) AND NOT EXISTS (SELECT 1 FROM watch)
+            """).first
     }
 
     // MARK: Guarded writes

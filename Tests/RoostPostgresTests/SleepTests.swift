@@ -14,9 +14,10 @@ struct SleepTests {
             let id = "sleeper-\(UUID())"
             let (key, firstDue) = try await withWorkflowEngine(storage: storage, registry: testRegistry()) { engine in
                 let events = EngineEvents(engine)
-                // A first sleep long enough that the run is still sleeping however slowly the machine writes.
+                // A first sleep long enough that the run is still sleeping however slowly the machine writes:
+                // 2 s was not, with the whole suite starting at once on two cores.
                 let started = try await engine.executions.start(TwoSleeps.self, id: id,
-                                                                input: .init(first: 2_000, second: 300))
+                                                                input: .init(first: 10_000, second: 300))
                 try await events.suspended(started.record.key)
                 let journal = try await storage.store.journal(key: started.record.key)
                 return (started.record.key, try #require(journal.first?.dueAt))

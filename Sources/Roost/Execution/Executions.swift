@@ -145,22 +145,28 @@ public struct Executions: Sendable {
     ///   - timeout: How long to wait; `nil` waits for ever, `.zero` does not wait.
     /// - Throws: ``WorkflowError`` `unknown_execution`.
     public func result(workflow: String, id: String, timeout: Duration?) async throws -> ExecutionRecord {
+        if timeout == .zero { return try await status(workflow: workflow, id: id) }
+        let identity = (workflow: workflow, id: id)
         let deadline = timeout.map { ContinuousClock.now + $0 }
         // A run in this process hands its finished execution over in memory: no read at all.
-        if timeout != .zero, let key = host?.hostedKey(workflow: workflow, id: id) {
-            return try await awaitResult(key: key, record: nil, deadline: deadline)
+        if let key = host?.hostedKey(workflow: workflow, id: id) {
+            return try await awaitResult(identity, key: key, record: nil, deadline: deadline)
         }
-        let record = try await status(workflow: workflow, id: id)
-        if record.status.isTerminal || timeout == .zero { return record }
-        return try await awaitResult(key: record.key, record: record, deadline: deadline)
+        try Self.checkIdentity(workflow: workflow, id: id)
+        // Completions elsewhere are announced only for watched executions; watching reads it too.
+        guard let record = try await store.watchCompletion(workflow: workflow, id: id) else {
+            throw WorkflowError(.unknownExecution, "no execution '\(id)' of workflow '\(workflow)'")
+        }
+        if record.status.isTerminal { return record }
+        return try await awaitResult(identity, key: record.key, record: record, deadline: deadline)
     }
 
     /// Waits for the end of an unfinished execution: in memory while a run in this process hosts it, else by
     /// reading the store when a notification or the poll interval comes.
-    private func awaitResult(key: ExecutionKey, record: ExecutionRecord?,
+    private func awaitResult(_ identity: (workflow: String, id: String), key: ExecutionKey, record: ExecutionRecord?,
                              deadline: ContinuousClock.Instant?) async throws -> ExecutionRecord {
         var record = record
-        var watching = false
+        var watching = record != nil
         return try await resultWaiters.withWaiter(for: key) { waiter in
             while true {
                 // A run hosted here hands over its end when it no longer counts as hosted, and it had not ended
@@ -170,13 +176,16 @@ public struct Executions: Sendable {
                     try Task.checkCancellation()
                     if let finished = waiter.finished { return finished }
                 }
-                // Completions elsewhere are announced only for watched executions.
-                if !watching, host?.hosts(key) != true {
-                    try await store.watchCompletion(key: key)
+                // Read while registered, so an announced completion cannot slip between the read and the wait.
+                waiter.reset()
+                let read: ExecutionRecord?
+                if watching || host?.hosts(key) == true {
+                    read = try await store.execution(key: key)
+                } else {
+                    read = try await store.watchCompletion(workflow: identity.workflow, id: identity.id)
                     watching = true
                 }
-                waiter.reset()
-                guard let current = try await store.execution(key: key) else {
+                guard let current = read else {
                     if let record { return record }
                     throw WorkflowError(.unknownExecution, "execution \(key) no longer exists")
                 }

@@ -108,8 +108,9 @@ public protocol WorkflowStore: Sendable {
     func resolveDeferred(workflow: String, id: String, name: String, value: String, by: String?,
                          announce: Bool) async throws -> ResolveOutcome
 
-    /// Asks for a notification when the execution finishes.
-    func watchCompletion(key: ExecutionKey) async throws
+    /// Asks for a notification when the execution finishes, and reads it.
+    /// - Returns: The execution as it stands once watched; `nil` if it does not exist.
+    func watchCompletion(workflow: String, id: String) async throws -> ExecutionRecord?
 
     /// Registers a handler for notifications from other processes; it must return quickly.
     /// - Returns: A token for ``removeNotificationHandler(_:)``.
