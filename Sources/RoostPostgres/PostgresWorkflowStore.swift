@@ -161,7 +161,9 @@ public final class PostgresWorkflowStore: WorkflowStore {
             let claimed = try await rows("""
                 UPDATE \(unescaped: schema).executions e
                 SET status = CASE WHEN status = 'pending' THEN 'running' ELSE status END,
-                    attempt = attempt + \(countingAttempt ? 1 : 0), updated_at = now()
+                    attempt = attempt + \(countingAttempt ? 1 : 0), updated_at = now(),
+                    -- The claimer is looking at it now; a flag raised after this claim stays for the poll.
+                    wake_pending = false
                 WHERE key = \(key) AND status IN ('pending', 'running', 'waiting') AND workflow = ANY(\(workflows))
                   AND (\(indices)::int[] IS NULL OR EXISTS (
                       SELECT 1 FROM unnest(\(indices)::int[], \(epochs)::bigint[]) AS h(shard, epoch)
@@ -177,10 +179,17 @@ public final class PostgresWorkflowStore: WorkflowStore {
     }
 
     public func takeWakeUps(shards: [Int]?) async throws -> [ExecutionKey] {
+        // Rows a run is writing are left for the next poll rather than waited for: the poll would otherwise hold
+        // every flagged row it had locked while it waits, and the runs writing those rows would wait for it.
         try await collect("""
-            UPDATE \(unescaped: schema).executions SET wake_pending = false
-            WHERE wake_pending AND (\(shards)::int[] IS NULL OR shard = ANY(\(shards)::int[]))
-            RETURNING key
+            UPDATE \(unescaped: schema).executions e SET wake_pending = false
+            FROM (
+                SELECT key FROM \(unescaped: schema).executions
+                WHERE wake_pending AND (\(shards)::int[] IS NULL OR shard = ANY(\(shards)::int[]))
+                FOR UPDATE SKIP LOCKED
+            ) flagged
+            WHERE e.key = flagged.key
+            RETURNING e.key
             """, as: ExecutionKey.self)
     }
 

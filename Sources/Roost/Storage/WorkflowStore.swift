@@ -29,7 +29,8 @@ public protocol WorkflowStore: Sendable {
     func journal(key: ExecutionKey) async throws -> [JournalEntry]
 
     /// Takes an unfinished execution of one of `workflows` over for this process: `pending` becomes `running`,
-    /// and the attempt number grows if `countingAttempt` (not when resuming a run this process parked).
+    /// the attempt number grows if `countingAttempt` (not when resuming a run this process parked), and its
+    /// wake-up flag is cleared (a flag raised after the claim stays).
     /// - Parameter shards: The leases this process holds; `nil` outside a cluster.
     /// - Returns: The execution and its journal, or `nil` if it has finished, is of another workflow, or belongs
     ///   to a shard not held at its epoch.
@@ -41,7 +42,8 @@ public protocol WorkflowStore: Sendable {
     func unfinishedExecutions(workflows: [String], shards: [Int]?) async throws -> [ExecutionKey]
 
     /// Takes the executions of `shards` flagged for a wake-up since the last call (resolves, cancels and starts
-    /// made elsewhere) and clears their flags: one batched query however many executions wait.
+    /// made elsewhere) and clears their flags: one batched query however many executions wait. An execution a
+    /// run is writing at that moment keeps its flag for the next call.
     func takeWakeUps(shards: [Int]?) async throws -> [ExecutionKey]
 
     /// Gives unfinished executions stored without a shard (started before the cluster's settings were known, or
