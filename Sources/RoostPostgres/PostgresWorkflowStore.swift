@@ -168,13 +168,16 @@ public final class PostgresWorkflowStore: WorkflowStore {
                   AND (\(indices)::int[] IS NULL OR EXISTS (
                       SELECT 1 FROM unnest(\(indices)::int[], \(epochs)::bigint[]) AS h(shard, epoch)
                       WHERE h.shard = e.shard AND \(unescaped: schema).hold_lease(\(group), h.shard, h.epoch)))
-                RETURNING \(unescaped: Statements.recordColumns), trace_context::text
+                RETURNING \(unescaped: Statements.recordColumns), trace_context::text,
+                          EXISTS (SELECT 1 FROM \(unescaped: schema).journal j WHERE j.execution = e.key) AS journaled
                 """, on: connection)
             guard let row = claimed.first else { return nil }
-            // The record's columns come first; the start's tracing context follows them.
-            let trace = try PostgresRandomAccessRow(row)["trace_context"].decode(String?.self)
-            return ClaimedExecution(record: try Self.record(row), journal: try await journal(key: key, on: connection),
-                                    traceContext: trace)
+            // The record's columns come first; the start's tracing context and whether it has a journal follow.
+            let columns = PostgresRandomAccessRow(row)
+            let trace = try columns["trace_context"].decode(String?.self)
+            // A new execution has no journal to read: no second round trip for it.
+            let journal = try columns["journaled"].decode(Bool.self) ? try await journal(key: key, on: connection) : []
+            return ClaimedExecution(record: try Self.record(row), journal: journal, traceContext: trace)
         }
     }
 
