@@ -15,7 +15,7 @@ extension PostgresWorkflowStore {
             try await StatementGuard.shared.run(on: connection) {
                 for try await _ in try await connection.execute(statement, logger: logger) {}
             }
-        } catch let error as PSQLError where error.serverInfo?[.sqlState] == StatementActivity.notWritable {
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == Statements.notWritableState {
             throw try await notWritable(key: key)
         }
     }

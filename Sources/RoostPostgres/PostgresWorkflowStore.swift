@@ -259,7 +259,7 @@ public final class PostgresWorkflowStore: WorkflowStore {
                                                 lease: lease, writer: writer)
         do {
             _ = try await rows(query, on: nil)
-        } catch let error as PSQLError where error.serverInfo?[.sqlState] == StatementActivity.notWritable {
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == Statements.notWritableState {
             throw try await notWritable(key: key)
         } catch let error as PSQLError where error.serverInfo != nil {
             throw ActivityBodyError(StorageError.statementFailed(error))

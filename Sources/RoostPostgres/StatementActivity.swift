@@ -31,10 +31,6 @@ extension WorkflowContext {
 
 /// How a statement activity's SQL is checked and wrapped with its journal write.
 enum StatementActivity {
-    /// The SQLSTATE `write_activity` raises when the execution is no longer running or waiting, or the lease is
-    /// lost; the activity's statement is undone with it.
-    static let notWritable = "RF001"
-
     private static let leadingKeywords: Set<String> = ["INSERT", "UPDATE", "DELETE", "WITH"]
 
     /// Refuses a statement that cannot run as a data-modifying `WITH` query: only those always run to completion

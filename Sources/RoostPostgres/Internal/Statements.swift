@@ -11,9 +11,13 @@ enum Statements {
         key, workflow, id, status, input::text, output::text, error::text, attempt, created_at, updated_at, finished_at
         """
 
+    /// The SQLSTATE `write_activity` raises when the execution is no longer running or waiting, or the lease is
+    /// lost; whatever else its statement did is undone with it.
+    static let notWritableState = "RF001"
+
     /// Journal entries, with a change of status if given, through `write_activity`: written only while the
     /// execution is running or waiting and the lease, if given, is held; otherwise it raises
-    /// ``StatementActivity/notWritable``. It share-locks the execution, so a concurrent cancel waits for this
+    /// ``notWritableState``. It share-locks the execution, so a concurrent cancel waits for this
     /// commit and a committed cancel makes it write nothing.
     struct WriteJournal: PostgresPreparedStatement {
         static let sql = "SELECT write_activity($1, $2, $3, $4, $5, $6)"
