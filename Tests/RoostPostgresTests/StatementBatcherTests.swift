@@ -8,8 +8,15 @@ import Testing
 /// A batch runner that records each batch and holds the first one until released.
 private final class HeldBatches: Sendable {
     let batches = Mutex<[[Int]]>([])
+    /// Yields once the first batch is in flight.
+    let firstInFlight: AsyncStream<Void>
+    private let inFlight: AsyncStream<Void>.Continuation
     private let gate = Mutex<CheckedContinuation<Void, Never>?>(nil)
     private let released = Mutex(false)
+
+    init() {
+        (firstInFlight, inFlight) = AsyncStream.makeStream(of: Void.self)
+    }
 
     func run(_ items: [Int]) async -> [Result<Int, any Error>] {
         let first = batches.withLock { batches in
@@ -17,6 +24,7 @@ private final class HeldBatches: Sendable {
             return batches.count == 1
         }
         if first {
+            inFlight.yield()
             await withCheckedContinuation { continuation in
                 let open = released.withLock { $0 }
                 if open { continuation.resume() } else { gate.withLock { $0 = continuation } }
@@ -46,8 +54,9 @@ struct StatementBatcherTests {
         let batcher = StatementBatcher<Int, Int>(maximum: 8) { await held.run($0) }
         try await withThrowingTaskGroup(of: (Int, Int).self) { group in
             group.addTask { (1, try await batcher.submit(1)) }
-            // The first batch is in flight (and held) once it is recorded; then five more callers queue.
-            while held.batches.withLock({ $0.isEmpty }) { await Task.yield() }
+            // Once the first batch is in flight (and held), five more callers queue behind it. The batcher has
+            // no event for a queued caller, so the test yields (never sleeps) until all five are queued.
+            for await _ in held.firstInFlight { break }
             for item in 2...6 { group.addTask { (item, try await batcher.submit(item)) } }
             while batcher.queued < 5 { await Task.yield() }
             held.release()

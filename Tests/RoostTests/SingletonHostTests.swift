@@ -46,17 +46,20 @@ struct SingletonHostTests {
     @Test("a body that ignores its stop signal is left behind after the stop timeout")
     func forceStop() async throws {
         let (entered, enter) = AsyncStream.makeStream(of: Void.self)
-        let release = Mutex(false)
+        let gate = Mutex<CheckedContinuation<Void, Never>?>(nil)
         let singleton = Singleton("stubborn", stopTimeout: .milliseconds(50)) { _ in
-            enter.yield()
-            while !release.withLock({ $0 }) { try? await Task.sleep(for: .milliseconds(5)) }
+            // A checked continuation ignores cancellation: the body waits until the test lets it go.
+            await withCheckedContinuation { continuation in
+                gate.withLock { $0 = continuation }
+                enter.yield()
+            }
         }
         let (host, lease) = host(singleton)
         await host.acquired([lease])
         for await _ in entered { break }
         await host.stopping([lease.shard])
         #expect(await host.running().isEmpty)
-        release.withLock { $0 = true }
+        gate.withLock { $0.take() }?.resume()
     }
 
     private struct Boom: Error {}
