@@ -128,12 +128,17 @@ public final class RunnerProcess: Sendable {
     }
 
     private func endOfOutput() {
-        let waiters = state.withLock { state in
+        let (waiters, lineWaiters) = state.withLock { state in
             state.ended = true
-            defer { state.endWaiters = [] }
-            return state.endWaiters
+            defer {
+                state.endWaiters = []
+                state.waiting = [:]
+            }
+            return (state.endWaiters, state.waiting.values.map(\.continuation))
         }
         for waiter in waiters { waiter.resume() }
+        // Lines awaited but not printed never will be.
+        for waiter in lineWaiters { waiter.resume(returning: false) }
     }
 
     /// Kills the process with `SIGKILL` and waits until it is gone.
@@ -147,7 +152,8 @@ public final class RunnerProcess: Sendable {
     ///   - fragment: The text to look for.
     ///   - count: How many lines must contain it. Defaults to 1.
     ///   - timeout: A guard against a hung test, not a timing assertion. Defaults to 60 seconds.
-    /// - Throws: ``RunnerProcessError`` with the runner's output if the lines did not come in time.
+    /// - Throws: ``RunnerProcessError`` with the runner's output if the lines did not come before its output ended
+    ///   (the process exited) or in time.
     public func waitForLine(containing fragment: String, count: Int = 1,
                             timeout: Duration = .seconds(60)) async throws {
         let predicate: @Sendable (String) -> Bool = { $0.contains(fragment) }
@@ -158,14 +164,16 @@ public final class RunnerProcess: Sendable {
         let found = await withTaskGroup(of: Bool.self) { group in
             group.addTask {
                 await withCheckedContinuation { continuation in
-                    let done = self.state.withLock { state -> Bool in
+                    let done = self.state.withLock { state -> Bool? in
                         let seen = state.lines.filter(predicate).count
                         if seen >= count { return true }
+                        // The output ended (the process exited): the line can no longer come.
+                        if state.ended { return false }
                         state.waiting[id] = Waiting(predicate: predicate, count: count - seen,
                                                     continuation: continuation)
-                        return false
+                        return nil
                     }
-                    if done { continuation.resume(returning: true) }
+                    if let done { continuation.resume(returning: done) }
                 }
             }
             group.addTask {
@@ -180,7 +188,7 @@ public final class RunnerProcess: Sendable {
         }
         guard found else {
             throw RunnerProcessError(message: "\(name) did not print \(count) line(s) containing '\(fragment)' "
-                                     + "within \(timeout); its output:\n\(output)")
+                                     + "before its output ended or within \(timeout); its output:\n\(output)")
         }
     }
 

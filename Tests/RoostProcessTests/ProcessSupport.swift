@@ -26,15 +26,10 @@ final class ProcessHarness: Sendable {
         ]
     }
 
-    /// Starts a runner on a free port unless told its address, and waits until its engine has started.
+    /// Starts a runner on a free port and waits until its engine has started.
     @discardableResult
     func startRunner(_ name: String, environment extra: [String: String] = [:]) async throws -> RunnerProcess {
-        let address = ["ROOST_RUNNER_ADDRESS": "127.0.0.1:\(FreePort.next())"]
-        let runner = try RunnerProcess(name: name, environment: environment.merging(address) { $1 }
-                                                                           .merging(extra) { $1 })
-        runners.withLock { $0.append(runner) }
-        try await runner.waitForLine(containing: "workflow engine started")
-        return runner
+        try await launchRunner(name, environment: extra).process
     }
 
     /// A runner of a cluster test and the address it registered.
@@ -46,11 +41,29 @@ final class ProcessHarness: Sendable {
     /// Starts a runner on a free port with a short lease and rebalance interval.
     func startClusterRunner(_ name: String, leaseTTL: String = "2",
                             environment extra: [String: String] = [:]) async throws -> ClusterRunner {
-        let address = "127.0.0.1:\(FreePort.next())"
-        let process = try await startRunner(name, environment: [
-            "ROOST_RUNNER_ADDRESS": address, "ROOST_LEASE_TTL": leaseTTL, "ROOST_REBALANCE_INTERVAL_MS": "200",
+        try await launchRunner(name, environment: [
+            "ROOST_LEASE_TTL": leaseTTL, "ROOST_REBALANCE_INTERVAL_MS": "200",
         ].merging(extra) { $1 })
-        return ClusterRunner(process: process, address: address)
+    }
+
+    /// Starts a runner on a port that was free, and awaits its engine. Another process may take the port between
+    /// the choice and the runner's bind (the whole suite runs at once): the runner then exits saying so, and
+    /// another port is chosen, at most three times.
+    private func launchRunner(_ name: String, environment extra: [String: String]) async throws -> ClusterRunner {
+        var attempt = 0
+        while true {
+            attempt += 1
+            let address = "127.0.0.1:\(FreePort.next())"
+            let settings = environment.merging(extra) { $1 }.merging(["ROOST_RUNNER_ADDRESS": address]) { $1 }
+            let runner = try RunnerProcess(name: name, environment: settings)
+            runners.withLock { $0.append(runner) }
+            do {
+                try await runner.waitForLine(containing: "workflow engine started")
+                return ClusterRunner(process: runner, address: address)
+            } catch where attempt < 3 && runner.output.contains("Address already in use") {
+                continue
+            }
+        }
     }
 
     /// Starts `count` runners.
