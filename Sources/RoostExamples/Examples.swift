@@ -64,11 +64,6 @@ public enum Examples {
         }
     }
 
-    /// The statement that records an activity's effect, for an activity that is this one statement.
-    static func effect(of context: WorkflowContext, step: String) -> PostgresQuery {
-        "INSERT INTO example_effects (execution_id, step) VALUES (\(context.executionId), \(step))"
-    }
-
     /// Records an activity's effect in its transaction.
     static func effect(_ transaction: ActivityTransaction, step: String) async throws {
         try await transaction.query("""

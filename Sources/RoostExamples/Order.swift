@@ -1,8 +1,8 @@
 import Roost
 import RoostPostgres
 
-/// Reserves, charges and confirms an order: three activities, each one SQL statement, so each commits with its
-/// journal entry in one round trip (``WorkflowContext/activity(_:retry:statement:)``).
+/// Reserves, charges and confirms an order: three activities, each one prepared SQL statement, so each commits with
+/// its journal entry in one round trip (``WorkflowContext/activity(_:retry:prepared:)``).
 ///
 /// Input `{"orderId": String, "amount": Int}`; output `{"orderId": String, "status": "confirmed"}`.
 public struct Order: Workflow {
@@ -37,7 +37,7 @@ public struct Order: Workflow {
 
     public func run(_ input: Input, context: WorkflowContext) async throws -> Output {
         for step in ["reserve", "charge", "confirm"] {
-            try await context.activity(step, statement: Examples.effect(of: context, step: step))
+            try await context.activity(step, prepared: RecordEffect(executionId: context.executionId, step: step))
         }
         return Output(orderId: input.orderId, status: "confirmed")
     }

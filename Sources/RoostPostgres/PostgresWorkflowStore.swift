@@ -251,18 +251,29 @@ public final class PostgresWorkflowStore: WorkflowStore {
     public func runStatementActivity(key: ExecutionKey, entries: [JournalEntry], status: ExecutionStatus?,
                                      lease: ShardLease?, statement: any Sendable,
                                      completed: JournalEntry) async throws {
-        guard let statement = statement as? PostgresQuery else {
-            preconditionFailure("a statement activity on PostgreSQL takes a PostgresQuery")
-        }
-        let query = try StatementActivity.query(statement, schema: schema, key: key,
-                                                entries: Self.journalJSON(entries + [completed]), status: status,
-                                                lease: lease, writer: writer)
+        let journal = JournalWrite(key: key, entries: Self.journalJSON(entries + [completed]), status: status,
+                                   lease: lease, writer: writer)
         do {
-            _ = try await rows(query, on: nil)
+            switch statement {
+            case let statement as PostgresQuery:
+                _ = try await rows(StatementActivity.query(statement, journal: journal), on: nil)
+            case let statement as any PostgresPreparedStatement:
+                try await runPrepared(statement, journal: journal)
+            default:
+                preconditionFailure("a statement activity on PostgreSQL takes a PostgresQuery or a prepared statement")
+            }
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == Statements.notWritableState {
             throw try await notWritable(key: key)
         } catch let error as PSQLError where error.serverInfo != nil {
             throw ActivityBodyError(StorageError.statementFailed(error))
+        }
+    }
+
+    private func runPrepared<Statement: PostgresPreparedStatement>(_ statement: Statement,
+                                                                   journal: JournalWrite) async throws {
+        let journaled = JournaledStatement(statement: statement, journal: journal)
+        try await onConnection { connection, logger in
+            for try await _ in try await connection.execute(journaled, logger: logger) {}
         }
     }
 

@@ -169,12 +169,13 @@ struct HTTPAPITests {
             _ = try await api.call("POST", "/v1/workflows/Reminder/executions",
                                    body: #"{"id": "m-2", "input": {"delayMs": 10}}"#)
             _ = try await api.call("GET", "/v1/workflows/Reminder/executions/m-2/result?wait=60")
-            // A resolve from another process: the runner reads it from the database when woken.
+            // A resolve from another process: the runner reads it from the database when woken. The run must have
+            // suspended first: one that finds the value before suspending was not woken, and counts no wake-up.
+            let runner = harness.processes[0]
+            let suspensions = runner.output.components(separatedBy: "execution suspended").count - 1
             _ = try await api.call("POST", "/v1/workflows/Approval/executions",
                                    body: #"{"id": "m-3", "input": {"requestId": "r", "coolOffMs": 0}}"#)
-            try await harness.awaitCount("""
-                SELECT count(*)::int FROM executions WHERE id = 'm-3' AND status = 'waiting'
-                """, atLeast: 1)
+            try await runner.waitForLine(containing: "execution suspended", count: suspensions + 1)
             try await harness.client.resolve(Approval.decision, of: Approval.self, id: "m-3",
                                              value: .init(approved: true, by: "metrics"))
             _ = try await api.call("GET", "/v1/workflows/Approval/executions/m-3/result?wait=60")
@@ -195,7 +196,7 @@ struct HTTPAPITests {
                         && metrics.text.contains("roost_timer_lateness_seconds_bucket")
                         && metrics.text.contains("roost_database_pool_size 20"), metrics.text)
             // The pool is sampled from pg_stat_activity in the background: await the first sample.
-            try await harness.processes[0].waitForLine(containing: "database pool sampled")
+            try await runner.waitForLine(containing: "database pool sampled")
             let sampled = try await api.call("GET", "/metrics", token: .some(nil)).text
             try require(sampled.contains(#"roost_database_connections{state="idle"} "#)
                         && sampled.contains(#"roost_database_connections{state="active"} "#)
