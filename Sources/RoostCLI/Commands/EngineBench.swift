@@ -53,7 +53,9 @@ struct EngineBenchRun {
             let events = EngineEvents(engine)
             return try await withRunningEngine(engine) { engine in
                 var report: [String: Any] = [:]
-                report["throughput"] = try await throughput(of: Order.self, engine, storage)
+                let orders = try await throughput(of: Order.self, engine, storage)
+                report["throughput"] = orders
+                report["commitCeiling"] = try await commitCeiling(against: orders)
                 report["throughputWithBodies"] = try await throughput(of: OrderWithBodies.self, engine, storage)
                 log("wake-up latency")
                 report["wakeLatencyMs"] = [
@@ -113,6 +115,32 @@ struct EngineBenchRun {
             ])
         }
         return results
+    }
+
+    /// pgbench's single-row commit rate on the same database, what it allows for the commits an `Order` takes at
+    /// the best measured level, and how the engine's rate there compares with half of that (the target).
+    private func commitCeiling(against throughput: [[String: Any]]) async throws -> [String: Any] {
+        log("commit ceiling (pgbench)")
+        switch try await CommitCeiling.measure(configuration) {
+        case .failure(let unavailable):
+            return ["measured": false, "reason": unavailable.reason]
+        case .success(let commitsPerSecond):
+            let rate = { (level: [String: Any]) in level["executionsPerSecond"] as? Double ?? 0 }
+            let best = throughput.max { rate($0) < rate($1) } ?? [:]
+            let commits = best["commitsPerExecution"] as? Double ?? 0
+            let allowed = commits > 0 ? commitsPerSecond / commits : 0
+            return [
+                "measured": true,
+                "pgbenchClients": CommitCeiling.clients,
+                "pgbenchCommitsPerSecond": Percentiles.rounded(commitsPerSecond),
+                "concurrency": best["concurrency"] ?? 0,
+                "commitsPerExecution": commits,
+                "executionsPerSecondAllowed": Percentiles.rounded(allowed),
+                "targetExecutionsPerSecond": Percentiles.rounded(allowed / 2),
+                "executionsPerSecond": rate(best),
+                "ofTarget": Percentiles.rounded(allowed > 0 ? rate(best) / (allowed / 2) : 0),
+            ]
+        }
     }
 
     // MARK: Wake-up latency

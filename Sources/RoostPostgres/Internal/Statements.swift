@@ -63,7 +63,7 @@ enum Statements {
                           (SELECT l.epoch FROM shard_leases l
                            WHERE l.shard_group = b.lease_group AND l.shard = e.shard) AS epoch
             ), written AS (
-                SELECT write_journal(key, entries, $2, epoch) FROM guard
+                SELECT write_journal(key, entries, $2, epoch) FROM guard WHERE entries <> '[]'
             ), notified AS (
                 SELECT pg_notify($3, 'f' || key) FROM guard WHERE watched
             )

@@ -1,0 +1,85 @@
+import Foundation
+import Roost
+import RoostPostgres
+
+/// The rate at which the benchmark's PostgreSQL commits single-row inserts, measured with pgbench: the ceiling the
+/// engine's throughput is judged against (an execution needs a few commits; the engine should reach at least half
+/// of what this rate allows for them).
+enum CommitCeiling {
+    /// pgbench's clients: about where this rate peaks on a small machine.
+    static let clients = 24
+
+    /// Inserts each client commits: a few seconds' worth.
+    static let transactionsPerClient = 2_500
+
+    /// Runs pgbench against a scratch table in the configuration's schema and returns its commits per second, or
+    /// why it could not run.
+    static func measure(_ configuration: StorageConfiguration) async throws -> Result<Double, CommitCeilingUnavailable> {
+        guard let pgbench = locatePgbench() else {
+            return .failure(CommitCeilingUnavailable(reason: "pgbench is not installed (it comes with PostgreSQL)"))
+        }
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("roost-pgbench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let table = "\"\(configuration.schema)\".pgbench_commits"
+        let script = directory.appendingPathComponent("commit.sql")
+        try "INSERT INTO \(table) (value) VALUES (1);\n".write(to: script, atomically: true, encoding: .utf8)
+        let setup = directory.appendingPathComponent("setup.sql")
+        try "CREATE TABLE IF NOT EXISTS \(table) (id bigserial PRIMARY KEY, value int);\n"
+            .write(to: setup, atomically: true, encoding: .utf8)
+
+        let common = ["-n", "-c", "\(clients)", "-j", "2", configuration.url]
+        _ = try await run(pgbench, ["-f", setup.path, "-t", "1", "-c", "1", "-n", configuration.url])
+        // A count rather than a duration (-T): pgbench ends a duration on SIGALRM, which a child of this process
+        // may inherit blocked.
+        let output = try await run(pgbench, ["-f", script.path, "-t", "\(transactionsPerClient)"] + common)
+        guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix("tps = ") }),
+              let rate = Double(line.dropFirst("tps = ".count).prefix { $0.isNumber || $0 == "." })
+        else {
+            return .failure(CommitCeilingUnavailable(reason: "pgbench printed no rate: \(output.suffix(300))"))
+        }
+        return .success(rate)
+    }
+
+    /// `pgbench` on the `PATH`, else in the newest `/usr/lib/postgresql/<version>/bin`.
+    private static func locatePgbench() -> URL? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+        var candidates = path.split(separator: ":").map { URL(fileURLWithPath: String($0)) }
+        let versions = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []
+        candidates += versions.sorted { (Int($0) ?? 0) > (Int($1) ?? 0) }
+            .map { URL(fileURLWithPath: "/usr/lib/postgresql/\($0)/bin") }
+        return candidates.map { $0.appendingPathComponent("pgbench") }
+            .first { FileManager.default.isExecutableFile(atPath: $0.path) }
+    }
+
+    /// Runs pgbench to its end and returns what it printed; throws if it failed.
+    private static func run(_ executable: URL, _ arguments: [String]) async throws -> String {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("roost-pgbench-\(UUID()).out")
+        guard FileManager.default.createFile(atPath: output.path, contents: nil) else {
+            throw WorkflowError(.storageUnavailable, "could not create \(output.path) for pgbench's output")
+        }
+        defer { try? FileManager.default.removeItem(at: output) }
+        let handle = try FileHandle(forWritingTo: output)
+        defer { try? handle.close() }
+        process.standardOutput = handle
+        process.standardError = handle
+        let status = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Int32, any Error>) in
+            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+            do { try process.run() } catch { continuation.resume(throwing: error) }
+        }
+        let printed = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
+        guard status == 0 else {
+            throw WorkflowError(.storageUnavailable, "pgbench exited with status \(status): \(printed.suffix(300))")
+        }
+        return printed
+    }
+}
+
+/// Why the commit ceiling was not measured.
+struct CommitCeilingUnavailable: Error {
+    var reason: String
+}
