@@ -30,10 +30,15 @@ enum CommitCeiling {
             .write(to: setup, atomically: true, encoding: .utf8)
 
         let common = ["-n", "-c", "\(clients)", "-j", "2", configuration.url]
-        _ = try await run(pgbench, ["-f", setup.path, "-t", "1", "-c", "1", "-n", configuration.url])
-        // A count rather than a duration (-T): pgbench ends a duration on SIGALRM, which a child of this process
-        // may inherit blocked.
-        let output = try await run(pgbench, ["-f", script.path, "-t", "\(transactionsPerClient)"] + common)
+        let output: String
+        do {
+            _ = try await run(pgbench, ["-f", setup.path, "-t", "1", "-c", "1", "-n", configuration.url])
+            // A count rather than a duration (-T): pgbench ends a duration on SIGALRM, which a child of this
+            // process may inherit blocked.
+            output = try await run(pgbench, ["-f", script.path, "-t", "\(transactionsPerClient)"] + common)
+        } catch let failed as PgbenchFailed {
+            return .failure(CommitCeilingUnavailable(reason: failed.message))
+        }
         guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix("tps = ") }),
               let rate = Double(line.dropFirst("tps = ".count).prefix { $0.isNumber || $0 == "." })
         else {
@@ -73,10 +78,15 @@ enum CommitCeiling {
         }
         let printed = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
         guard status == 0 else {
-            throw WorkflowError(.storageUnavailable, "pgbench exited with status \(status): \(printed.suffix(300))")
+            throw PgbenchFailed(message: "pgbench exited with status \(status): \(printed.suffix(300))")
         }
         return printed
     }
+}
+
+/// pgbench ended with an error.
+private struct PgbenchFailed: Error {
+    var message: String
 }
 
 /// Why the commit ceiling was not measured.
