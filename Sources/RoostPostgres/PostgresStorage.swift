@@ -68,6 +68,50 @@ public final class PostgresStorage: Service, Sendable {
         _ = try await client.guardedRows("SELECT 1", logger: logger)
     }
 
+    /// Opens one connection outside the pool and closes it, so a wrong address, user, password or database is
+    /// reported at once with the reason. (The pool retries a failing connection for a minute, then reports only
+    /// that it gave up.) A server that is busy or starting is asked again for up to 10 seconds, since it answers
+    /// that before it checks the user; one still busy after that counts as reachable, and the pool waits for it.
+    /// - Throws: ``StorageError`` `database_unreachable` naming the server, user and database, and the reason.
+    public func checkReachable() async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while true {
+            do {
+                let connection = try await PostgresConnection.connect(
+                    configuration: configuration.connectionConfiguration, id: 0, logger: logger)
+                try? await connection.close()
+                return
+            } catch let error as PSQLError where error.serverInfo.map(Self.isTransient) == true {
+                guard ContinuousClock.now < deadline else { return }
+                try await Task.sleep(for: .milliseconds(200))
+            } catch {
+                let database = configuration.database ?? configuration.username
+                throw StorageError(.databaseUnreachable,
+                                   "cannot connect to PostgreSQL at \(configuration.host):\(configuration.port) as "
+                                   + "user '\(configuration.username)', database '\(database)': " + Self.reason(error),
+                                   cause: error)
+            }
+        }
+    }
+
+    /// Whether the server refused the connection only for now: too many connections (class 53) or still starting
+    /// or shutting down (57P03).
+    private static func isTransient(_ info: PSQLError.ServerInfo) -> Bool {
+        guard let state = info[.sqlState] else { return false }
+        return state.hasPrefix("53") || state == "57P03"
+    }
+
+    /// Why a connection failed, in the server's or the socket's words; never the password.
+    private static func reason(_ error: any Error) -> String {
+        guard let error = error as? PSQLError else { return "\(error)" }
+        if let message = error.serverInfo?[.message] { return message }
+        if let underlying = error.underlying {
+            let text = "\(underlying)"
+            return text.contains("Connection refused") ? "connection refused (is PostgreSQL listening there?)" : text
+        }
+        return "\(error.code)"
+    }
+
     /// Applies pending migrations (safe when many processes start at once).
     /// - Returns: The versions applied.
     @discardableResult
@@ -121,6 +165,7 @@ public func withPostgresStorage<Result: Sendable>(
     _ body: (PostgresStorage) async throws -> Result
 ) async throws -> Result {
     let storage = PostgresStorage(configuration: configuration, logger: logger)
+    try await storage.checkReachable()
     return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { await storage.run() }
         defer { group.cancelAll() }

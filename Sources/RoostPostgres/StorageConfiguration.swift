@@ -1,4 +1,5 @@
 import Foundation
+import NIOSSL
 import PostgresNIO
 
 /// Where and how Roost stores its state: one PostgreSQL database and one schema, for every query.
@@ -153,6 +154,23 @@ public struct StorageConfiguration: Sendable {
         guard var components = URLComponents(string: url), components.password != nil else { return url }
         components.password = "***"
         return components.string ?? "(unparseable URL)"
+    }
+
+    /// One direct connection's configuration, as the pool's connections are made.
+    var connectionConfiguration: PostgresConnection.Configuration {
+        get throws {
+            let tls: PostgresConnection.Configuration.TLS
+            switch tlsMode {
+            case "disable", "allow": tls = .disable
+            case "prefer": tls = .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            default: tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            }
+            var configuration = PostgresConnection.Configuration(host: host, port: port, username: username,
+                                                                 password: password, database: database ?? username,
+                                                                 tls: tls)
+            configuration.options.connectTimeout = .seconds(5)
+            return configuration
+        }
     }
 
     var clientConfiguration: PostgresClient.Configuration {

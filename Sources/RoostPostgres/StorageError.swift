@@ -14,6 +14,8 @@ public struct StorageError: Error, Sendable, CustomStringConvertible {
         public static let invalidConfiguration = Code("invalid_configuration")
         /// A migration failed, or the database's schema is newer than this build.
         public static let migrationFailed = Code("migration_failed")
+        /// The database could not be reached or refused the connection (wrong address, credentials or database).
+        public static let databaseUnreachable = Code("database_unreachable")
         /// The database connection closed under an operation; retrying on a new connection may succeed.
         public static let connectionClosed = Code("connection_closed")
         /// Every machine id (0…1023) is taken by a live runner.

@@ -1,5 +1,6 @@
 import Foundation
 import PostgresNIO
+import RoostPostgres
 import RoostTesting
 import Testing
 import Yams
@@ -73,6 +74,32 @@ struct RunnerConfigurationTests {
             try require(missing.output.contains("configuration file '/nonexistent/runner.yaml' does not exist"),
                         missing.output)
             #expect(try await harness.count("SELECT count(*)::int FROM runners") == 0)
+        }
+    }
+
+    @Test("a database that cannot be reached, an unknown user or an unknown database: one precise line, for the runner and a command")
+    func unreachableDatabase() async throws {
+        try await withProcesses { harness in
+            let server = harness.storage.configuration
+            let refused = "postgres://\(server.username)@127.0.0.1:\(FreePort.next())/\(server.username)"
+            let cases: [(url: String, message: String)] = [
+                (refused, "connection refused (is PostgreSQL listening there?)"),
+                ("postgres://nobody_here@\(server.host):\(server.port)/\(server.username)",
+                 #"role "nobody_here" does not exist"#),
+                ("postgres://\(server.username)@\(server.host):\(server.port)/no_such_database",
+                 #"database "no_such_database" does not exist"#),
+            ]
+            for (url, message) in cases {
+                for command in [["runner"], ["workflow", "list"]] {
+                    let run = try await harness.roost(command, environment: [
+                        "ROOST_DATABASE_URL": url, "ROOST_RUNNER_ADDRESS": "127.0.0.1:\(FreePort.next())",
+                    ])
+                    try require(run.status == 1, "\(command) with \(url): \(run.output)")
+                    try require(run.output.contains("database_unreachable: cannot connect to PostgreSQL at ")
+                                && run.output.contains(message),
+                                "\(command) with \(url): expected '\(message)' in: \(run.output)")
+                }
+            }
         }
     }
 

@@ -43,6 +43,7 @@ struct RunnerCommand: AsyncParsableCommand {
             let shardConfiguration = configurations.shards
 
             let storage = PostgresStorage(configuration: storageConfiguration, logger: logger)
+            try await storage.checkReachable()
             let engine = WorkflowEngine(store: storage.store, registry: Examples.registry,
                                         configuration: engineConfiguration,
                                         placement: ExecutionPlacement(settings: shardConfiguration.settings),
