@@ -29,13 +29,19 @@ enum CommitCeiling {
         try "CREATE TABLE IF NOT EXISTS \(table) (id bigserial PRIMARY KEY, value int);\n"
             .write(to: setup, atomically: true, encoding: .utf8)
 
-        let common = ["-n", "-c", "\(clients)", "-j", "2", configuration.url]
+        // The password goes in pgbench's environment, not on its command line, where any local user could read it.
+        var withoutPassword = configuration
+        withoutPassword.password = nil
+        let url = withoutPassword.url
+        let password = configuration.password
+        let common = ["-n", "-c", "\(clients)", "-j", "2", url]
         let output: String
         do {
-            _ = try await run(pgbench, ["-f", setup.path, "-t", "1", "-c", "1", "-n", configuration.url])
+            _ = try await run(pgbench, ["-f", setup.path, "-t", "1", "-c", "1", "-n", url], password: password)
             // A count rather than a duration (-T): pgbench ends a duration on SIGALRM, which a child of this
             // process may inherit blocked.
-            output = try await run(pgbench, ["-f", script.path, "-t", "\(transactionsPerClient)"] + common)
+            output = try await run(pgbench, ["-f", script.path, "-t", "\(transactionsPerClient)"] + common,
+                                   password: password)
         } catch let failed as PgbenchFailed {
             return .failure(CommitCeilingUnavailable(reason: failed.message))
         }
@@ -59,10 +65,15 @@ enum CommitCeiling {
     }
 
     /// Runs pgbench to its end and returns what it printed; throws if it failed.
-    private static func run(_ executable: URL, _ arguments: [String]) async throws -> String {
+    private static func run(_ executable: URL, _ arguments: [String], password: String?) async throws -> String {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
+        if let password {
+            var environment = ProcessInfo.processInfo.environment
+            environment["PGPASSWORD"] = password
+            process.environment = environment
+        }
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("roost-pgbench-\(UUID()).out")
         guard FileManager.default.createFile(atPath: output.path, contents: nil) else {
             throw WorkflowError(.storageUnavailable, "could not create \(output.path) for pgbench's output")
