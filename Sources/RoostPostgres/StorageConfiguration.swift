@@ -156,34 +156,44 @@ public struct StorageConfiguration: Sendable {
         return components.string ?? "(unparseable URL)"
     }
 
-    /// One direct connection's configuration, as the pool's connections are made.
+    /// How many seconds opening a connection may take, for the pool's connections and a direct one alike.
+    private static let connectTimeoutSeconds: Int64 = 5
+
+    /// What `tlsMode` asks of postgres-nio: `nil` for no TLS, else whether TLS is required (`prefer` is not).
+    private var requiresTLS: Bool? {
+        switch tlsMode {
+        case "disable", "allow": nil
+        case "prefer": false
+        default: true
+        }
+    }
+
+    /// One direct connection's configuration, made as the pool's connections are.
     var connectionConfiguration: PostgresConnection.Configuration {
         get throws {
-            let tls: PostgresConnection.Configuration.TLS
-            switch tlsMode {
-            case "disable", "allow": tls = .disable
-            case "prefer": tls = .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
-            default: tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            let tls: PostgresConnection.Configuration.TLS = switch requiresTLS {
+            case nil: .disable
+            case false?: .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            case true?: .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
             }
             var configuration = PostgresConnection.Configuration(host: host, port: port, username: username,
                                                                  password: password, database: database ?? username,
                                                                  tls: tls)
-            configuration.options.connectTimeout = .seconds(5)
+            configuration.options.connectTimeout = .seconds(Self.connectTimeoutSeconds)
             return configuration
         }
     }
 
     var clientConfiguration: PostgresClient.Configuration {
-        let tls: PostgresClient.Configuration.TLS
-        switch tlsMode {
-        case "disable", "allow": tls = .disable
-        case "prefer": tls = .prefer(.makeClientConfiguration())
-        default: tls = .require(.makeClientConfiguration())
+        let tls: PostgresClient.Configuration.TLS = switch requiresTLS {
+        case nil: .disable
+        case false?: .prefer(.makeClientConfiguration())
+        case true?: .require(.makeClientConfiguration())
         }
         var configuration = PostgresClient.Configuration(host: host, port: port, username: username,
                                                          password: password, database: database ?? username, tls: tls)
         configuration.options.maximumConnections = maximumConnections
-        configuration.options.connectTimeout = .seconds(5)
+        configuration.options.connectTimeout = .seconds(Self.connectTimeoutSeconds)
         // Unqualified names in activities' SQL resolve in the configured schema, never in `public`.
         configuration.options.additionalStartupParameters = [("search_path", "\"\(schema)\"")]
         return configuration

@@ -76,7 +76,7 @@ enum CommitCeiling {
         }
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("roost-pgbench-\(UUID()).out")
         guard FileManager.default.createFile(atPath: output.path, contents: nil) else {
-            throw WorkflowError(.storageUnavailable, "could not create \(output.path) for pgbench's output")
+            throw PgbenchFailed(message: "could not create \(output.path) for pgbench's output")
         }
         defer { try? FileManager.default.removeItem(at: output) }
         let handle = try FileHandle(forWritingTo: output)
@@ -95,7 +95,7 @@ enum CommitCeiling {
     }
 }
 
-/// pgbench ended with an error.
+/// pgbench could not be run, or ended with an error.
 private struct PgbenchFailed: Error {
     var message: String
 }
