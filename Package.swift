@@ -145,7 +145,7 @@ let package = Package(
         .testTarget(
             name: "RoostProcessTests",
             dependencies: [
-                "Roost", "RoostPostgres", "RoostClient", "RoostTesting", "RoostExamples",
+                "Roost", "RoostPostgres", "RoostClient", "RoostTesting", "RoostExamples", "RoostCLI",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Yams", package: "Yams"),
             ],

@@ -12,9 +12,35 @@ enum CommitCeiling {
     /// Inserts each client commits: a few seconds' worth.
     static let transactionsPerClient = 2_500
 
+    /// `Order`s each client runs: a few seconds' worth.
+    static let ordersPerClient = 400
+
     /// Runs pgbench against a scratch table in the configuration's schema and returns its commits per second, or
     /// why it could not run.
     static func measure(_ configuration: StorageConfiguration) async throws -> Result<Double, CommitCeilingUnavailable> {
+        let table = "\"\(configuration.schema)\".pgbench_commits"
+        return try await pgbench(script: "INSERT INTO \(table) (value) VALUES (1);\n",
+                                 setup: "CREATE TABLE IF NOT EXISTS \(table) (id bigserial PRIMARY KEY, value int);\n",
+                                 clients: clients, transactionsPerClient: transactionsPerClient,
+                                 configuration: configuration)
+    }
+
+    /// Runs `Order`'s statements through pgbench (``OrderScript``), prepared as the engine prepares them, and
+    /// returns `Order`s per second: what PostgreSQL allows for them with no engine running.
+    static func measureOrders(_ configuration: StorageConfiguration, clients: Int = clients,
+                              ordersPerClient: Int = ordersPerClient) async throws
+        -> Result<Double, CommitCeilingUnavailable> {
+        let order = try OrderScript(schema: configuration.schema)
+        return try await pgbench(script: order.script, variables: order.variables, prepared: true, clients: clients,
+                                 transactionsPerClient: ordersPerClient, configuration: configuration)
+    }
+
+    /// Runs a pgbench script (after a one-off setup script) and returns its transactions per second, or why it
+    /// could not run.
+    private static func pgbench(script: String, setup: String? = nil, variables: [String: String] = [:],
+                                prepared: Bool = false, clients: Int, transactionsPerClient: Int,
+                                configuration: StorageConfiguration) async throws
+        -> Result<Double, CommitCeilingUnavailable> {
         guard let pgbench = locatePgbench() else {
             return .failure(CommitCeilingUnavailable(reason: "pgbench is not installed (it comes with PostgreSQL)"))
         }
@@ -22,26 +48,31 @@ enum CommitCeiling {
             .appendingPathComponent("roost-pgbench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let table = "\"\(configuration.schema)\".pgbench_commits"
-        let script = directory.appendingPathComponent("commit.sql")
-        try "INSERT INTO \(table) (value) VALUES (1);\n".write(to: script, atomically: true, encoding: .utf8)
-        let setup = directory.appendingPathComponent("setup.sql")
-        try "CREATE TABLE IF NOT EXISTS \(table) (id bigserial PRIMARY KEY, value int);\n"
-            .write(to: setup, atomically: true, encoding: .utf8)
+        let scriptFile = directory.appendingPathComponent("script.sql")
+        try script.write(to: scriptFile, atomically: false, encoding: .utf8)
 
         // The password goes in pgbench's environment, not on its command line, where any local user could read it.
+        // Unqualified names resolve in the schema, as on the engine's connections.
         var withoutPassword = configuration
         withoutPassword.password = nil
         let url = withoutPassword.url
-        let password = configuration.password
-        let common = ["-n", "-c", "\(clients)", "-j", "2", url]
+        var environment = ProcessInfo.processInfo.environment
+        environment["PGPASSWORD"] = configuration.password
+        environment["PGOPTIONS"] = "-c search_path=\"\(configuration.schema)\""
+        var arguments = ["-f", scriptFile.path, "-t", "\(transactionsPerClient)", "-n", "-c", "\(clients)", "-j", "2"]
+        if prepared { arguments += ["-M", "prepared"] }
+        for (name, value) in variables.sorted(by: { $0.key < $1.key }) { arguments += ["-D", "\(name)=\(value)"] }
         let output: String
         do {
-            _ = try await run(pgbench, ["-f", setup.path, "-t", "1", "-c", "1", "-n", url], password: password)
+            if let setup {
+                let setupFile = directory.appendingPathComponent("setup.sql")
+                try setup.write(to: setupFile, atomically: false, encoding: .utf8)
+                _ = try await run(pgbench, ["-f", setupFile.path, "-t", "1", "-c", "1", "-n", url],
+                                  environment: environment)
+            }
             // A count rather than a duration (-T): pgbench ends a duration on SIGALRM, which a child of this
             // process may inherit blocked.
-            output = try await run(pgbench, ["-f", script.path, "-t", "\(transactionsPerClient)"] + common,
-                                   password: password)
+            output = try await run(pgbench, arguments + [url], environment: environment)
         } catch let failed as PgbenchFailed {
             return .failure(CommitCeilingUnavailable(reason: failed.message))
         }
@@ -65,15 +96,12 @@ enum CommitCeiling {
     }
 
     /// Runs pgbench to its end and returns what it printed; throws if it failed.
-    private static func run(_ executable: URL, _ arguments: [String], password: String?) async throws -> String {
+    private static func run(_ executable: URL, _ arguments: [String], environment: [String: String]) async throws
+        -> String {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
-        if let password {
-            var environment = ProcessInfo.processInfo.environment
-            environment["PGPASSWORD"] = password
-            process.environment = environment
-        }
+        process.environment = environment
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("roost-pgbench-\(UUID()).out")
         guard FileManager.default.createFile(atPath: output.path, contents: nil) else {
             throw PgbenchFailed(message: "could not create \(output.path) for pgbench's output")
@@ -89,7 +117,10 @@ enum CommitCeiling {
         }
         let printed = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
         guard status == 0 else {
-            throw PgbenchFailed(message: "pgbench exited with status \(status): \(printed.suffix(300))")
+            // pgbench prints the first client's error early and a summary after it: the error says why.
+            let errors = printed.split(separator: "\n").filter { $0.localizedCaseInsensitiveContains("error") }
+            let reason = errors.isEmpty ? String(printed.suffix(300)) : errors.prefix(2).joined(separator: "; ")
+            throw PgbenchFailed(message: "pgbench exited with status \(status): \(reason)")
         }
         return printed
     }

@@ -118,29 +118,45 @@ struct EngineBenchRun {
     }
 
     /// pgbench's single-row commit rate on the same database, what it allows for the commits an `Order` takes at
-    /// the best measured level, and how the engine's rate there compares with half of that (the target).
+    /// the best measured level, and how the engine's rate there compares with half of that (the target); then the
+    /// rate PostgreSQL alone reaches for `Order`'s own statements, and how the engine's rate compares with that.
     private func commitCeiling(against throughput: [[String: Any]]) async throws -> [String: Any] {
         log("commit ceiling (pgbench)")
+        let rate = { (level: [String: Any]) in level["executionsPerSecond"] as? Double ?? 0 }
+        let best = throughput.max { rate($0) < rate($1) } ?? [:]
+        var report: [String: Any] = ["concurrency": best["concurrency"] ?? 0, "executionsPerSecond": rate(best),
+                                     "pgbenchClients": CommitCeiling.clients]
         switch try await CommitCeiling.measure(configuration) {
         case .failure(let unavailable):
-            return ["measured": false, "reason": unavailable.reason]
+            report["measured"] = false
+            report["reason"] = unavailable.reason
         case .success(let commitsPerSecond):
-            let rate = { (level: [String: Any]) in level["executionsPerSecond"] as? Double ?? 0 }
-            let best = throughput.max { rate($0) < rate($1) } ?? [:]
             let commits = best["commitsPerExecution"] as? Double ?? 0
             let allowed = commits > 0 ? commitsPerSecond / commits : 0
-            return [
-                "measured": true,
-                "pgbenchClients": CommitCeiling.clients,
-                "pgbenchCommitsPerSecond": Percentiles.rounded(commitsPerSecond),
-                "concurrency": best["concurrency"] ?? 0,
-                "commitsPerExecution": commits,
-                "executionsPerSecondAllowed": Percentiles.rounded(allowed),
-                "targetExecutionsPerSecond": Percentiles.rounded(allowed / 2),
-                "executionsPerSecond": rate(best),
-                "ofTarget": Percentiles.rounded(allowed > 0 ? rate(best) / (allowed / 2) : 0),
-            ]
+            report["measured"] = true
+            report["pgbenchCommitsPerSecond"] = Percentiles.rounded(commitsPerSecond)
+            report["commitsPerExecution"] = commits
+            report["executionsPerSecondAllowed"] = Percentiles.rounded(allowed)
+            report["targetExecutionsPerSecond"] = Percentiles.rounded(allowed / 2)
+            report["ofTarget"] = Percentiles.rounded(allowed > 0 ? rate(best) / (allowed / 2) : 0)
         }
+        log("Order's statements without the engine (pgbench)")
+        switch try await CommitCeiling.measureOrders(configuration) {
+        case .failure(let unavailable):
+            report["databaseOnly"] = ["measured": false, "reason": unavailable.reason]
+        case .success(let ordersPerSecond):
+            var databaseOnly: [String: Any] = [
+                "measured": true,
+                "executionsPerSecond": Percentiles.rounded(ordersPerSecond),
+                "commitsPerExecution": 5,
+                "engineShare": Percentiles.rounded(ordersPerSecond > 0 ? rate(best) / ordersPerSecond : 0),
+            ]
+            if let target = report["targetExecutionsPerSecond"] as? Double, target > 0 {
+                databaseOnly["ofTarget"] = Percentiles.rounded(ordersPerSecond / target)
+            }
+            report["databaseOnly"] = databaseOnly
+        }
+        return report
     }
 
     // MARK: Wake-up latency

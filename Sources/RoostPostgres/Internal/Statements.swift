@@ -46,9 +46,11 @@ enum Statements {
     /// waiting and its lease, if given, is held; announces each completion someone watches, and returns the
     /// executions it finished. `$1` is a JSON array of ``FinishRequest/json``.
     ///
-    /// The guard names the statuses it excludes rather than the two it accepts (the same set, by the table's
-    /// check): `status IN ('running', 'waiting')` matches the status indexes, and with few unfinished executions
-    /// PostgreSQL then read every running and waiting execution for each batch instead of looking each key up.
+    /// Each execution is looked up by key: the keys are also given as an array, which PostgreSQL looks up in the
+    /// primary key, and the guard names the statuses it excludes rather than the two it accepts (the same set, by
+    /// the table's check), which no index matches. Otherwise PostgreSQL, joining with the batch alone (which it
+    /// estimates at 100 rows), read the whole table while it was small, or every running and waiting execution
+    /// through the status indexes, including each one's dead index entries, for each batch.
     struct FinishBatch: PostgresPreparedStatement {
         static let sql = """
             WITH batch AS (
@@ -59,7 +61,8 @@ enum Statements {
                 SET status = b.status, output = b.output::jsonb, error = b.error::jsonb, updated_at = now(),
                     finished_at = now()
                 FROM batch b
-                WHERE e.key = b.key AND e.status NOT IN ('pending', 'completed', 'failed', 'cancelled')
+                WHERE e.key = b.key AND e.key = ANY (ARRAY(SELECT key FROM batch))
+                  AND e.status NOT IN ('pending', 'completed', 'failed', 'cancelled')
                   AND (b.lease_epoch IS NULL OR hold_lease(b.lease_group, e.shard, b.lease_epoch))
                 RETURNING e.key, e.workflow, e.id, e.status, e.input::text AS input, e.output::text AS output,
                           e.error::text AS error, e.attempt, e.created_at, e.updated_at, e.finished_at, e.watched,
