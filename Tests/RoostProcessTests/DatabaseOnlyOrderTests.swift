@@ -12,7 +12,7 @@ struct DatabaseOnlyOrderTests {
     func ordersComplete() async throws {
         try await TestDatabase.withStorage { storage in
             try await Examples.prepare(storage)
-            let clients = 3
+            let clients = 2
             let ordersPerClient = 20
             let rate = try await CommitCeiling.measureOrders(storage.configuration, clients: clients,
                                                               ordersPerClient: ordersPerClient).get()

@@ -194,11 +194,15 @@ public final class ClusterSystem: DistributedActorSystem, ShardHost, Service, Se
 
     /// Stops serving and closes the connections to other runners; ``run()`` returns once in-flight calls end.
     public func shutdown() {
+        // First, so that calls the server's graceful shutdown interrupts know it was not their callers.
+        stopping.signal()
         connections.shutdown()
         server.withLock { $0?.beginGracefulShutdown() }
         delivery?.shutdown()
-        stopping.signal()
     }
+
+    /// Whether ``shutdown()`` has begun.
+    var isStopping: Bool { stopping.isSignalled }
 
     private func passivationLoop() async {
         let interval = max(configuration.idleTimeout / 4, .milliseconds(100))

@@ -39,7 +39,9 @@ struct RunnerService: RegistrableRPCService {
 
     /// Runs a best-effort call, interrupting it (its task is cancelled) when the caller cancels the RPC or its
     /// deadline passes: gRPC reports that through the RPC's cancellation handle, not by cancelling the handler.
-    /// A persisted call is not interrupted: it belongs to the store, not to the caller that stopped waiting.
+    /// A persisted call is not interrupted: it belongs to the store, not to the caller that stopped waiting. Nor is
+    /// a call the runner's own graceful shutdown cancels (gRPC cancels every RPC in flight when its server begins
+    /// to shut down): it ends, and its caller gets its reply, as a call to a stopped entity gets `not_here`.
     private func handleInterruptibly(_ call: WireCall, rpc: ServerContext.RPCCancellationHandle) async -> EntityReply {
         await withTaskGroup(of: EntityReply?.self) { group in
             group.addTask { await system.handleHere(call) }
@@ -47,7 +49,8 @@ struct RunnerService: RegistrableRPCService {
                 try? await rpc.cancelled
                 return nil
             }
-            let first = await group.next() ?? nil
+            var first = await group.next() ?? nil
+            if first == nil, system.isStopping { first = await group.next() ?? nil }
             group.cancelAll()
             return first ?? EntityReply(error: EntityCallError(EntityCallError.failed,
                                                                "the caller cancelled the call to \(call.address)"))
