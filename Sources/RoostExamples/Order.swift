@@ -32,11 +32,14 @@ public struct Order: Workflow {
         }
     }
 
+    /// Its activities, in order.
+    public static let steps = ["reserve", "charge", "confirm"]
+
     /// Creates the workflow.
     public init() {}
 
     public func run(_ input: Input, context: WorkflowContext) async throws -> Output {
-        for step in ["reserve", "charge", "confirm"] {
+        for step in Self.steps {
             try await context.activity(step, prepared: RecordEffect(executionId: context.executionId, step: step))
         }
         return Output(orderId: input.orderId, status: "confirmed")

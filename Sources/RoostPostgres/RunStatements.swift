@@ -29,7 +29,21 @@ public enum RunStatements {
 
     /// The outcome statement's first parameter for one completed execution, as the text before and after its key.
     public static func completedOutcome(output: String) throws -> (beforeKey: String, afterKey: String) {
+        let key = "{\"key\":"
         let request = try FinishRequest(key: 0, entries: "[]", outcome: .completed(output), lease: nil)
-        return ("[" + request.json.prefix { $0 != "0" }, request.json.drop { $0 != "0" }.dropFirst() + "]")
+        precondition(request.json.hasPrefix(key + "0,"), "an outcome request starts with its key")
+        return ("[" + key, request.json.dropFirst(key.count + 1) + "]")
+    }
+
+    /// `sql` with each parameter `$n` replaced by `parameters[n - 1]`; parameters beyond them are left as they are.
+    public static func substituting(_ parameters: [String], in sql: String) -> String {
+        var result = ""
+        var copied = sql.startIndex
+        StatementActivity.forEachParameter(in: sql) { range, number in
+            guard parameters.indices.contains(number - 1) else { return }
+            result += sql[copied..<range.lowerBound] + parameters[number - 1]
+            copied = range.upperBound
+        }
+        return result + sql[copied...]
     }
 }

@@ -104,14 +104,19 @@ enum StatementActivity {
     /// The highest parameter number (`$n`) the SQL uses, 0 if none.
     static func highestParameter(in sql: String) -> Int {
         var highest = 0
-        var rest = Substring(sql)
+        forEachParameter(in: sql) { _, number in highest = max(highest, number) }
+        return highest
+    }
+
+    /// Calls `body` with the range and number of each parameter (`$n`) in the SQL, in order.
+    static func forEachParameter(in sql: String, _ body: (Range<String.Index>, Int) -> Void) {
+        var rest = sql[...]
         while let dollar = rest.firstIndex(of: "$") {
             rest = rest[rest.index(after: dollar)...]
             let digits = rest.prefix { $0.isASCII && $0.isNumber }
-            if let number = Int(digits) { highest = max(highest, number) }
+            if let number = Int(digits) { body(dollar..<digits.endIndex, number) }
             rest = rest[digits.endIndex...]
         }
-        return highest
     }
 
     /// An unprepared statement activity's query: the statement's binds, then the journal write's.

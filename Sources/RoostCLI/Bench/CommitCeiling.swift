@@ -68,11 +68,11 @@ enum CommitCeiling {
                 let setupFile = directory.appendingPathComponent("setup.sql")
                 try setup.write(to: setupFile, atomically: false, encoding: .utf8)
                 _ = try await run(pgbench, ["-f", setupFile.path, "-t", "1", "-c", "1", "-n", url],
-                                  environment: environment)
+                                  environment: environment, in: directory)
             }
             // A count rather than a duration (-T): pgbench ends a duration on SIGALRM, which a child of this
             // process may inherit blocked.
-            output = try await run(pgbench, arguments + [url], environment: environment)
+            output = try await run(pgbench, arguments + [url], environment: environment, in: directory)
         } catch let failed as PgbenchFailed {
             return .failure(CommitCeilingUnavailable(reason: failed.message))
         }
@@ -95,14 +95,15 @@ enum CommitCeiling {
             .first { FileManager.default.isExecutableFile(atPath: $0.path) }
     }
 
-    /// Runs pgbench to its end and returns what it printed; throws if it failed.
-    private static func run(_ executable: URL, _ arguments: [String], environment: [String: String]) async throws
-        -> String {
+    /// Runs pgbench to its end, its output going to a file in `directory`, and returns what it printed; throws if
+    /// it failed.
+    private static func run(_ executable: URL, _ arguments: [String], environment: [String: String],
+                            in directory: URL) async throws -> String {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
         process.environment = environment
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("roost-pgbench-\(UUID()).out")
+        let output = directory.appendingPathComponent("pgbench-\(UUID()).out")
         guard FileManager.default.createFile(atPath: output.path, contents: nil) else {
             throw PgbenchFailed(message: "could not create \(output.path) for pgbench's output")
         }

@@ -7,13 +7,15 @@ import RoostExamples
 /// engine prepares (``RunStatements``), with the values the engine binds. pgbench running it measures what
 /// PostgreSQL alone allows for an `Order`, with nothing of the engine on the machine.
 struct OrderScript {
+    /// The commits one run of the script makes: the start, each activity and the outcome.
+    static let commitsPerOrder = Order.steps.count + 2
+
     /// The script, one statement per line; the start stores the new execution's columns in `start_` variables.
     let script: String
     /// The values for pgbench's `-D`, which the script refers to as `:name`.
     let variables: [String: String]
 
     init(schema: String) throws {
-        let steps = ["reserve", "charge", "confirm"]
         let id = "('order-db-' || :client_id || '-' || :n || '-' || clock_timestamp())"
         var lines = [
             "\\set n random(1, 1000000000)",
@@ -26,7 +28,7 @@ struct OrderScript {
             "channel": "\(schema)_events",
             "writer": "pgbench",
         ]
-        for (position, step) in steps.enumerated() {
+        for (position, step) in Order.steps.enumerated() {
             variables["step\(position)"] = step
             variables["entries\(position)"] = RunStatements.completedActivity(position: position, name: step,
                                                                                result: "true")
@@ -45,20 +47,7 @@ struct OrderScript {
 
     /// `sql` on one line, with each `$n` replaced by `parameters[n - 1]`.
     static func substitute(_ sql: String, _ parameters: [String]) -> String {
-        var result = ""
-        var rest = Substring(sql)
-        while let dollar = rest.firstIndex(of: "$") {
-            result += rest[..<dollar]
-            let digits = rest[rest.index(after: dollar)...].prefix { $0.isNumber }
-            if let number = Int(digits), parameters.indices.contains(number - 1) {
-                result += parameters[number - 1]
-            } else {
-                result += "$" + digits
-            }
-            rest = rest[rest.index(after: dollar)...].dropFirst(digits.count)
-        }
-        result += rest
-        return result.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
-            .joined(separator: " ")
+        RunStatements.substituting(parameters, in: sql).split(whereSeparator: \.isNewline)
+            .map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
     }
 }

@@ -148,7 +148,7 @@ struct EngineBenchRun {
             var databaseOnly: [String: Any] = [
                 "measured": true,
                 "executionsPerSecond": Percentiles.rounded(ordersPerSecond),
-                "commitsPerExecution": 5,
+                "commitsPerExecution": OrderScript.commitsPerOrder,
                 "engineShare": Percentiles.rounded(ordersPerSecond > 0 ? rate(best) / ordersPerSecond : 0),
             ]
             if let target = report["targetExecutionsPerSecond"] as? Double, target > 0 {
