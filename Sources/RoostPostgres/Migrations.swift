@@ -338,17 +338,16 @@ public enum Migrations {
         for migration in all where migration.version > current {
             let sql = migration.sql.replacingOccurrences(of: "{schema}", with: quoted)
             do {
-                try await connection.query("BEGIN", logger: logger)
-                for statement in statements(of: sql) {
-                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                try await connection.inTransaction(logger: logger) {
+                    for statement in statements(of: sql) {
+                        try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    }
+                    try await connection.query("""
+                        INSERT INTO \(unescaped: quoted).schema_migrations (version, name)
+                        VALUES (\(migration.version), \(migration.name))
+                        """, logger: logger)
                 }
-                try await connection.query("""
-                    INSERT INTO \(unescaped: quoted).schema_migrations (version, name)
-                    VALUES (\(migration.version), \(migration.name))
-                    """, logger: logger)
-                try await connection.query("COMMIT", logger: logger)
             } catch {
-                _ = try? await connection.query("ROLLBACK", logger: logger)
                 throw StorageError(.migrationFailed,
                                    "migration \(migration.version) (\(migration.name)) failed: "
                                    + "\(String(reflecting: error))", cause: error)

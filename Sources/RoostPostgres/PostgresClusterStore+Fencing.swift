@@ -13,18 +13,12 @@ extension PostgresClusterStore {
         _ lease: ShardLease, _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         try await client.withConnection { connection in
-            _ = try await connection.guardedRows("BEGIN", logger: logger)
-            do {
+            try await connection.inTransaction(logger: logger) {
                 let held = try await connection.guardedRows("""
                     SELECT \(unescaped: schema).hold_lease(\(lease.shard.group), \(lease.shard.index), \(lease.epoch))
                     """, logger: logger).first?.decode(Bool.self) ?? false
                 guard held else { throw ShardLeaseLost(lease: lease) }
-                let result = try await body(connection)
-                _ = try await connection.guardedRows("COMMIT", logger: logger)
-                return result
-            } catch {
-                if !connection.isClosed { _ = try? await connection.guardedRows("ROLLBACK", logger: logger) }
-                throw error
+                return try await body(connection)
             }
         }
     }

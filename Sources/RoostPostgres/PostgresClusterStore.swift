@@ -90,8 +90,7 @@ public final class PostgresClusterStore: ClusterStore {
         var session: String?
         if let presence, await presence.awaitConnected(timeout: .seconds(5)) { session = presence.name }
         return try await client.withConnection { connection in
-            _ = try await connection.guardedRows("BEGIN", logger: logger)
-            do {
+            try await connection.inTransaction(logger: logger) {
                 _ = try await connection.guardedRows("SELECT pg_advisory_xact_lock(hashtext(\(lockKey)))", logger: logger)
                 _ = try await connection.guardedRows("""
                     UPDATE \(unescaped: schema).runners SET expires_at = now()
@@ -124,11 +123,7 @@ public final class PostgresClusterStore: ClusterStore {
                     throw StorageError(.clusterFull, "1024 runners are live: no machine id is free for \(address)")
                 }
                 _ = try await connection.guardedRows("SELECT pg_notify(\(channel), 'c')", logger: logger)
-                _ = try await connection.guardedRows("COMMIT", logger: logger)
                 return machineId
-            } catch {
-                if !connection.isClosed { _ = try? await connection.guardedRows("ROLLBACK", logger: logger) }
-                throw error
             }
         }
     }
@@ -188,44 +183,40 @@ public final class PostgresClusterStore: ClusterStore {
         // failure, not a steal decided on a stale view of who is live. A lease row that a fenced write still
         // share-locks is skipped, not waited for: the write may belong to a paused process, and waiting would stop
         // this runner's heartbeats; the next rebalance tries that shard again.
-        return try await client.withConnection { connection in
-            _ = try await connection.guardedRows("BEGIN ISOLATION LEVEL REPEATABLE READ", logger: logger)
-            do {
-                var acquired: [ShardLease] = []
-                for row in try await connection.guardedRows("""
-                    WITH candidates AS (
-                        SELECT l.shard_group, l.shard FROM \(unescaped: schema).shard_leases l
-                        JOIN unnest(\(shards.map(\.group))::text[], \(shards.map(\.index))::int[])
-                            AS w(shard_group, shard) ON l.shard_group = w.shard_group AND l.shard = w.shard
-                        WHERE EXISTS (SELECT 1 FROM \(unescaped: schema).runners
-                                      WHERE incarnation = \(incarnation) AND expires_at > now())
-                          AND (l.owner IS NULL OR l.owner = \(incarnation)
-                               OR NOT EXISTS (SELECT 1 FROM \(unescaped: schema).runners r
-                                              WHERE r.incarnation = l.owner AND r.expires_at > now()))
-                        FOR UPDATE OF l SKIP LOCKED
-                    ), acquired AS (
-                        UPDATE \(unescaped: schema).shard_leases l
-                        SET owner = \(incarnation), epoch = l.epoch + 1, acquired_at = now()
-                        FROM candidates c WHERE l.shard_group = c.shard_group AND l.shard = c.shard
-                        RETURNING l.shard_group, l.shard, l.epoch
-                    ), recorded AS (
-                        INSERT INTO \(unescaped: schema).shard_lease_history (shard_group, shard, epoch, owner)
-                        SELECT shard_group, shard, epoch, \(incarnation) FROM acquired
-                    )
-                    SELECT shard_group, shard, epoch FROM acquired
-                    """, logger: logger) {
-                    let (group, shard, epoch) = try row.decode((String, Int, Int64).self)
-                    acquired.append(ShardLease(shard: ShardID(group: group, index: shard), epoch: epoch))
+        do {
+            return try await client.withConnection { connection in
+                try await connection.inTransaction(begin: "BEGIN ISOLATION LEVEL REPEATABLE READ", logger: logger) {
+                    var acquired: [ShardLease] = []
+                    for row in try await connection.guardedRows("""
+                        WITH candidates AS (
+                            SELECT l.shard_group, l.shard FROM \(unescaped: schema).shard_leases l
+                            JOIN unnest(\(shards.map(\.group))::text[], \(shards.map(\.index))::int[])
+                                AS w(shard_group, shard) ON l.shard_group = w.shard_group AND l.shard = w.shard
+                            WHERE EXISTS (SELECT 1 FROM \(unescaped: schema).runners
+                                          WHERE incarnation = \(incarnation) AND expires_at > now())
+                              AND (l.owner IS NULL OR l.owner = \(incarnation)
+                                   OR NOT EXISTS (SELECT 1 FROM \(unescaped: schema).runners r
+                                                  WHERE r.incarnation = l.owner AND r.expires_at > now()))
+                            FOR UPDATE OF l SKIP LOCKED
+                        ), acquired AS (
+                            UPDATE \(unescaped: schema).shard_leases l
+                            SET owner = \(incarnation), epoch = l.epoch + 1, acquired_at = now()
+                            FROM candidates c WHERE l.shard_group = c.shard_group AND l.shard = c.shard
+                            RETURNING l.shard_group, l.shard, l.epoch
+                        ), recorded AS (
+                            INSERT INTO \(unescaped: schema).shard_lease_history (shard_group, shard, epoch, owner)
+                            SELECT shard_group, shard, epoch, \(incarnation) FROM acquired
+                        )
+                        SELECT shard_group, shard, epoch FROM acquired
+                        """, logger: logger) {
+                        let (group, shard, epoch) = try row.decode((String, Int, Int64).self)
+                        acquired.append(ShardLease(shard: ShardID(group: group, index: shard), epoch: epoch))
+                    }
+                    return acquired
                 }
-                _ = try await connection.guardedRows("COMMIT", logger: logger)
-                return acquired
-            } catch let error as PSQLError where error.serverInfo?[.sqlState] == "40001" {
-                _ = try? await connection.guardedRows("ROLLBACK", logger: logger)
-                return []
-            } catch {
-                if !connection.isClosed { _ = try? await connection.guardedRows("ROLLBACK", logger: logger) }
-                throw error
             }
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "40001" {
+            return []
         }
     }
 

@@ -181,19 +181,65 @@ public final class PostgresWorkflowStore: WorkflowStore {
         }
     }
 
-    public func takeWakeUps(shards: [Int]?) async throws -> [ExecutionKey] {
+    public func takeWakeUps(leases: [ShardLease]?) async throws -> [ExecutionKey] {
+        let indices = leases?.map(\.shard.index)
+        let epochs = leases?.map(\.epoch)
+        let group = leases?.first?.shard.group ?? ClusterSettings.defaultGroup
         // Rows a run is writing are left for the next poll rather than waited for: the poll would otherwise hold
         // every flagged row it had locked while it waits, and the runs writing those rows would wait for it.
-        try await collect("""
+        let take: PostgresQuery = """
             UPDATE \(unescaped: schema).executions e SET wake_pending = false
             FROM (
-                SELECT key FROM \(unescaped: schema).executions
-                WHERE wake_pending AND (\(shards)::int[] IS NULL OR shard = ANY(\(shards)::int[]))
-                FOR UPDATE SKIP LOCKED
+                SELECT x.key FROM \(unescaped: schema).executions x
+                WHERE x.wake_pending AND (\(indices)::int[] IS NULL OR EXISTS (
+                    SELECT 1 FROM unnest(\(indices)::int[], \(epochs)::bigint[]) AS h(shard, epoch)
+                    JOIN \(unescaped: schema).shard_leases l
+                      ON l.shard_group = \(group) AND l.shard = h.shard AND l.epoch = h.epoch
+                    JOIN \(unescaped: schema).runners r ON r.incarnation = l.owner AND r.expires_at > now()
+                    WHERE h.shard = x.shard))
+                FOR UPDATE OF x SKIP LOCKED
             ) flagged
             WHERE e.key = flagged.key
             RETURNING e.key
+            """
+        // The flags are cleared by the COMMIT, sent once the keys have arrived: a connection lost before that
+        // rolls the clearing back. Once the keys are here they are returned even if the COMMIT's answer is lost,
+        // since waking an execution twice is harmless and not waking it is not.
+        return try await client.withConnection { connection in
+            _ = try await connection.guardedRows("BEGIN", logger: logger)
+            let keys: [ExecutionKey]
+            do {
+                keys = try await connection.guardedRows(take, logger: logger).map { try $0.decode(ExecutionKey.self) }
+            } catch {
+                await connection.abandonTransaction(logger: logger)
+                throw error
+            }
+            do {
+                _ = try await connection.guardedRows("COMMIT", logger: logger)
+            } catch {
+                await connection.abandonTransaction(logger: logger)
+            }
+            return keys
+        }
+    }
+
+    public func runnableExecutions(workflows: [String], shards: [Int]) async throws -> [ExecutionKey] {
+        try await collect("""
+            SELECT key FROM \(unescaped: schema).executions
+            WHERE status IN ('pending', 'running') AND workflow = ANY(\(workflows)) AND shard = ANY(\(shards)::int[])
+            ORDER BY key
             """, as: ExecutionKey.self)
+    }
+
+    public func handOff(key: ExecutionKey) async throws {
+        _ = try await rows("""
+            WITH flagged AS (
+                UPDATE \(unescaped: schema).executions SET wake_pending = true
+                WHERE key = \(key) AND status IN ('pending', 'running', 'waiting')
+                RETURNING key, shard
+            )
+            SELECT pg_notify(\(channel), 'w' || key || coalesce(':' || shard, '')) FROM flagged
+            """, on: nil)
     }
 
     public func watchCompletion(workflow: String, id: String) async throws -> ExecutionRecord? {
@@ -225,27 +271,29 @@ public final class PostgresWorkflowStore: WorkflowStore {
                             context: ActivityContext,
                             body: (ActivityTransaction) async throws -> JournalEntry) async throws {
         try await client.withConnection { connection in
-            _ = try await rows("BEGIN", on: connection)
-            let completed: JournalEntry
-            do {
-                completed = try await body(ActivityTransaction(context: context, handle: connection))
-            } catch {
-                if connection.isClosed || error is CancellationError { throw error }
-                _ = try? await connection.guardedRows("ROLLBACK", logger: logger)
-                if let error = error as? PSQLError, error.serverInfo != nil {
-                    throw ActivityBodyError(StorageError.statementFailed(error))
+            try await connection.inTransaction(logger: logger) {
+                let completed: JournalEntry
+                do {
+                    completed = try await body(ActivityTransaction(context: context, handle: connection))
+                } catch {
+                    throw Self.bodyFailure(error, on: connection)
                 }
-                throw ActivityBodyError(error)
-            }
-            do {
                 try await guardedWrite(key: key, entries: entries + [completed], status: status, lease: lease,
                                        on: connection)
-                _ = try await rows("COMMIT", on: connection)
-            } catch {
-                if !connection.isClosed { _ = try? await connection.guardedRows("ROLLBACK", logger: logger) }
-                throw error
             }
         }
+    }
+
+    /// What an activity body's error is for the engine: the database's failures and the run's own cancellation as
+    /// they are (the run is replayed, no attempt used); anything else, a `CancellationError` the body threw with the
+    /// task not cancelled included, as the body's failed attempt.
+    private static func bodyFailure(_ error: any Error, on connection: PostgresConnection) -> any Error {
+        if error is CancellationError, Task.isCancelled { return error }
+        if DatabaseHiccup.isHiccup(error, on: connection) { return error }
+        if let error = error as? PSQLError, error.serverInfo != nil {
+            return ActivityBodyError(StorageError.statementFailed(error))
+        }
+        return ActivityBodyError(error)
     }
 
     public func runStatementActivity(key: ExecutionKey, entries: [JournalEntry], status: ExecutionStatus?,
@@ -264,7 +312,7 @@ public final class PostgresWorkflowStore: WorkflowStore {
             }
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == Statements.notWritableState {
             throw try await notWritable(key: key)
-        } catch let error as PSQLError where error.serverInfo != nil {
+        } catch let error as PSQLError where error.serverInfo != nil && !DatabaseHiccup.isHiccup(error) {
             throw ActivityBodyError(StorageError.statementFailed(error))
         }
     }

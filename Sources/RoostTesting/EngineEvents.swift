@@ -52,6 +52,25 @@ public final class EngineEvents: Sendable {
     public func first(timeout: Duration = .seconds(60),
                       where predicate: @escaping @Sendable (WorkflowEngine.Event) -> Bool) async throws
         -> WorkflowEngine.Event {
+        try await first(after: 0, timeout: timeout, where: predicate)
+    }
+
+    /// Waits for the first event that matches among those recorded from now on.
+    /// - Parameters:
+    ///   - timeout: A guard against a hung test, not a timing assertion. Defaults to 60 seconds.
+    ///   - predicate: Which event.
+    /// - Returns: The event.
+    /// - Throws: ``EventTimeout`` if none came in time.
+    @discardableResult
+    public func next(timeout: Duration = .seconds(60),
+                     where predicate: @escaping @Sendable (WorkflowEngine.Event) -> Bool) async throws
+        -> WorkflowEngine.Event {
+        try await first(after: state.withLock { $0.events.count }, timeout: timeout, where: predicate)
+    }
+
+    private func first(after skipped: Int, timeout: Duration,
+                       where predicate: @escaping @Sendable (WorkflowEngine.Event) -> Bool) async throws
+        -> WorkflowEngine.Event {
         let id = state.withLock { state -> Int in
             state.next += 1
             return state.next
@@ -60,7 +79,7 @@ public final class EngineEvents: Sendable {
             group.addTask {
                 await withCheckedContinuation { continuation in
                     let found = self.state.withLock { state -> WorkflowEngine.Event? in
-                        if let event = state.events.first(where: predicate) { return event }
+                        if let event = state.events.dropFirst(skipped).first(where: predicate) { return event }
                         state.pending[id] = Pending(predicate: predicate, continuation: continuation)
                         return nil
                     }

@@ -41,10 +41,23 @@ public protocol WorkflowStore: Sendable {
     /// recovery at start-up and when shards are acquired.
     func unfinishedExecutions(workflows: [String], shards: [Int]?) async throws -> [ExecutionKey]
 
-    /// Takes the executions of `shards` flagged for a wake-up since the last call (resolves, cancels and starts
-    /// made elsewhere) and clears their flags: one batched query however many executions wait. An execution a
-    /// run is writing at that moment keeps its flag for the next call.
-    func takeWakeUps(shards: [Int]?) async throws -> [ExecutionKey]
+    /// The keys of the unfinished executions of `workflows` in `shards` that a run must be working on now: pending
+    /// or running (not waiting), for the reconciliation that finds those with no run in memory.
+    func runnableExecutions(workflows: [String], shards: [Int]) async throws -> [ExecutionKey]
+
+    /// Takes the executions flagged for a wake-up since the last call (resolves, cancels and starts made
+    /// elsewhere, runs handed off) and clears their flags: one batched query however many executions wait. An
+    /// execution a run is writing at that moment keeps its flag for the next call.
+    ///
+    /// In a cluster only the executions of shards held at these leases' epochs by a live runner are taken, so a
+    /// runner that has not yet noticed losing a shard leaves its new owner's flags alone. The flags are cleared
+    /// only once the keys have reached the caller: if the connection fails before, they stay for the next call.
+    /// - Parameter leases: The leases this process holds; `nil` outside a cluster.
+    func takeWakeUps(leases: [ShardLease]?) async throws -> [ExecutionKey]
+
+    /// Hands an unfinished execution whose run stopped without finishing (its shard left, its lease was lost) to
+    /// whoever holds its shard now: flags it for the wake-up poll and notifies. Does nothing to a finished one.
+    func handOff(key: ExecutionKey) async throws
 
     /// Gives unfinished executions stored without a shard (started before the cluster's settings were known, or
     /// before executions had shards) their shard.

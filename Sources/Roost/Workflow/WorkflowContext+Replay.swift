@@ -48,9 +48,9 @@ extension WorkflowContext {
             throw error
         } catch let error as ExecutionNotWritable {
             try stop(error.status == .cancelled ? .cancelled : .lost(error.status))
-        } catch is CancellationError {
-            try stop(.shutdown)
         } catch {
+            // Only the run's own cancellation is a shutdown: a `CancellationError` with the task not cancelled is a
+            // failure like any other, and the run is replayed.
             if Task.isCancelled { try stop(.shutdown) }
             try stop(.storage(error))
         }

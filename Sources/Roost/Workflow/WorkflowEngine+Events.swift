@@ -12,6 +12,11 @@ extension WorkflowEngine {
         case stopped(ExecutionKey)
         /// The execution's run was parked while it waited: no task holds it until a wake-up or its due time.
         case parked(ExecutionKey)
+        /// The batched safety-net poll for wake-ups ran (whether or not it found any).
+        case polled
+        /// The reconciliation of the engine's shards ran: it launched these executions, which no run in memory was
+        /// working on.
+        case reconciled([ExecutionKey])
     }
 
     /// Calls `observer` for every event from now on, until ``removeObserver(_:)``; it must return quickly.

@@ -43,11 +43,6 @@ extension WorkflowEngine: ShardHost {
 
     public func observed(liveRunners: [String]) {}
 
-    /// The shards whose executions this engine runs; `nil` for every execution.
-    var shardFilter: [Int]? {
-        placement == nil ? nil : shards.withLock { Array($0.epochs.keys) }
-    }
-
     /// The leases held; `nil` outside a cluster.
     var heldLeases: [ShardLease]? {
         guard placement != nil else { return nil }
@@ -76,6 +71,50 @@ extension WorkflowEngine: ShardHost {
     func stillHolds(_ lease: ShardLease?) -> Bool {
         guard let lease else { return true }
         return shards.withLock { $0.epochs[lease.shard.index] == lease.epoch }
+    }
+
+    /// Hands an execution whose run stopped without finishing to its shard's owner, unless the process is shutting
+    /// down (its next start, or the shard's next owner, resumes what it leaves). The owner may be this runner, at a
+    /// newer epoch than the stopped run's: its wake-up then runs it again here, now that the old run is gone.
+    func handOff(_ key: ExecutionKey) async {
+        guard placement != nil, !Task.isCancelled else { return }
+        do {
+            try await store.handOff(key: key)
+        } catch {
+            logger.debug("could not hand a stopped run's execution off; the reconciliation will find it", metadata: [
+                "roost.execution.key": "\(key)", "roost.error": "\(String(reflecting: error))",
+            ])
+        }
+    }
+
+    /// Runs ``reconcile()`` every ``Configuration/reconcileInterval``.
+    func reconcileLoop() async {
+        guard placement != nil else { return }
+        while !Task.isCancelled {
+            try? await Task.sleep(for: configuration.reconcileInterval)
+            guard !Task.isCancelled else { return }
+            await reconcile()
+        }
+    }
+
+    /// Launches the pending and running executions of the shards held that no run in memory works on: the safety
+    /// net for a start, a hand-off or a wake-up whose announcement was lost.
+    func reconcile() async {
+        let held = shards.withLock { Array($0.epochs.keys) }
+        guard !held.isEmpty else { return }
+        do {
+            let orphans = try await store.runnableExecutions(workflows: registry.names, shards: held).filter { key in
+                !hosted.contains(key) && !queued.withLock { $0.contains(key) } && !parked.withLock { $0.contains(key) }
+            }
+            for key in orphans { launchContinuation.yield(Launch(key: key)) }
+            if !orphans.isEmpty {
+                logger.info("executions with no run in memory launched", metadata: ["roost.count": "\(orphans.count)"])
+            }
+            emit(.reconciled(orphans))
+        } catch {
+            logger.debug("could not reconcile the executions of the shards held",
+                         metadata: ["roost.error": "\(String(reflecting: error))"])
+        }
     }
 
     /// Warns about executions no live runner has run for ``Configuration/stuckAfter``.

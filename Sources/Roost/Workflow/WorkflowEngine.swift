@@ -16,7 +16,9 @@ public final class WorkflowEngine: Service, Sendable {
     public struct Configuration: Sendable {
         /// How often the batched safety-net poll looks for wake-ups missed by notifications. Defaults to 1 second.
         public var pollInterval: Duration = .seconds(1)
-        /// How long a run abandoned after a database failure waits before it is replayed. Defaults to 1 second.
+        /// How long a run abandoned after a database failure (a lost connection, a restarting server, a deadlock or
+        /// serialization failure, in its activities too) waits before it is replayed; the wait doubles with each
+        /// failure in a row, up to 32 times this. No activity attempt is used up. Defaults to 1 second.
         public var storageRetryDelay: Duration = .seconds(1)
         /// The largest payload (input, output, activity result, deferred value) in bytes. Defaults to 1 MiB.
         public var maximumPayloadBytes: Int = 1 << 20
@@ -27,6 +29,10 @@ public final class WorkflowEngine: Service, Sendable {
         /// How long an unfinished execution may go without progress, because no live runner holds its shard,
         /// before runners log it as stuck. Defaults to 60 seconds.
         public var stuckAfter: Duration = .seconds(60)
+        /// How often, in a cluster, the engine looks for pending or running executions of its shards that no run
+        /// in memory works on (a start or a hand-off whose announcement was lost), and runs them. Defaults to 30
+        /// seconds.
+        public var reconcileInterval: Duration = .seconds(30)
 
         /// Creates the default configuration.
         public init() {}
@@ -126,6 +132,7 @@ public final class WorkflowEngine: Service, Sendable {
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { await self.pollLoop() }
             group.addTask { await self.parkedTimerLoop() }
+            group.addTask { await self.reconcileLoop() }
             if placement == nil {
                 for key in try await store.unfinishedExecutions(workflows: registry.names, shards: nil) {
                     launchContinuation.yield(Launch(key: key))
@@ -156,10 +163,11 @@ public final class WorkflowEngine: Service, Sendable {
             await scanAcquiredShards(placing: polls % 30 == 0)
             if polls % 30 == 0 { await warnAboutStuckExecutions() }
             do {
-                for key in try await store.takeWakeUps(shards: shardFilter) { wake(key) }
+                for key in try await store.takeWakeUps(leases: heldLeases) { wake(key) }
             } catch {
                 logger.debug("wake-up poll failed", metadata: ["roost.error": "\(String(reflecting: error))"])
             }
+            emit(.polled)
         }
     }
 
@@ -195,6 +203,7 @@ public final class WorkflowEngine: Service, Sendable {
         let end = await hosted.withExclusiveWaiter(for: launch.key) { waiter -> RunEnd in
             if launch.record != nil { _ = queued.withLock { $0.remove(launch.key) } }
             var record = launch.record
+            var delay = configuration.storageRetryDelay
             while !Task.isCancelled {
                 do {
                     return try await run(key: launch.key, fresh: record, resuming: launch.resuming,
@@ -205,7 +214,8 @@ public final class WorkflowEngine: Service, Sendable {
                                    metadata: ["roost.execution.key": "\(launch.key)",
                                               "roost.error": "\(String(reflecting: error))"])
                     record = nil
-                    try? await Task.sleep(for: configuration.storageRetryDelay)
+                    try? await Task.sleep(for: delay)
+                    delay = min(delay * 2, configuration.storageRetryDelay * 32)
                 }
             }
             return .stopped
@@ -228,6 +238,7 @@ public final class WorkflowEngine: Service, Sendable {
         let finished: ExecutionRecord? = if case .finished(let record)? = end { record } else { nil }
         resultWaiters.runEnded(launch.key, finished: finished)
         if resumeAtOnce { launchContinuation.yield(Launch(key: launch.key, resuming: true)) }
+        if case .stopped? = end { await handOff(launch.key) }
         // Observers hear of a run's end once it no longer counts as hosted.
         switch end {
         case .finished(let record)?: emit(.finished(launch.key, record.status))

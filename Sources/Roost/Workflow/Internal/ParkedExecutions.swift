@@ -31,6 +31,11 @@ struct ParkedExecutions: Sendable {
         return earliest.map { due < $0 } ?? true
     }
 
+    /// Whether an execution is parked.
+    func contains(_ key: ExecutionKey) -> Bool {
+        untimed.contains(key) || timed[key] != nil
+    }
+
     /// Takes an execution out of the parked set.
     /// - Returns: Whether it was parked.
     mutating func resume(_ key: ExecutionKey) -> Bool {
