@@ -150,10 +150,17 @@ public struct StorageConfiguration: Sendable {
         "postgres://\(username)@\(host):\(port)/\(database ?? username)"
     }
 
+    /// A database URL fit for a message: never its password, however the rest of it parses. Everything between
+    /// the first `:` after `://` and the last `@` is the password; a URL without an `@` has none, and one that
+    /// does not parse is shown only up to `://` (what follows may be a password typed where a port goes).
     static func redacted(_ url: String) -> String {
-        guard var components = URLComponents(string: url), components.password != nil else { return url }
-        components.password = "***"
-        return components.string ?? "(unparseable URL)"
+        guard let separator = url.range(of: "://") else { return "(a value that is not a URL)" }
+        let rest = url[separator.upperBound...]
+        guard let at = rest.lastIndex(of: "@") else {
+            return URLComponents(string: url) != nil ? url : url[..<separator.upperBound] + "…"
+        }
+        guard let colon = rest[..<at].firstIndex(of: ":") else { return url }
+        return url[..<colon] + ":***" + url[at...]
     }
 
     /// How many seconds opening a connection may take, for the pool's connections and a direct one alike.

@@ -201,6 +201,13 @@ struct HTTPAPITests {
             try require(sampled.contains(#"roost_database_connections{state="idle"} "#)
                         && sampled.contains(#"roost_database_connections{state="active"} "#)
                         && sampled.contains(#"roost_database_connections{state="idle_in_transaction"} "#), sampled)
+            // Every series has its help text, as `promtool check metrics` requires.
+            let lines = sampled.split(separator: "\n")
+            for (index, line) in lines.enumerated() where line.hasPrefix("# TYPE roost_") {
+                let name = line.split(separator: " ")[2]
+                try require(index > 0 && lines[index - 1].hasPrefix("# HELP \(name) "),
+                            "no help for \(name):\n\(sampled)")
+            }
         }
     }
 

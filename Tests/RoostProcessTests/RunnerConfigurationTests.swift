@@ -61,6 +61,7 @@ struct RunnerConfigurationTests {
             ("lease_ttl: 10\n  x: : y\n", "is not valid YAML"),
             ("- lease_ttl\n", "must be a mapping of keys to values"),
             ("cluster_config: missing.yaml\n", "missing.yaml' does not exist (named by cluster_config in "),
+            ("shard_groups: workflows,entities\n", "must include 'default': workflow executions, singletons"),
         ]
         try await withProcesses { harness in
             for (text, message) in cases {

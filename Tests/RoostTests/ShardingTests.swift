@@ -67,8 +67,13 @@ struct ShardingTests {
     func settings() throws {
         try ClusterSettings().validate()
         #expect(throws: WorkflowError.self) { try ClusterSettings(shardsPerGroup: 0).validate() }
-        #expect(throws: WorkflowError.self) { try ClusterSettings(shardGroups: ["a", "a"]).validate() }
-        #expect(throws: WorkflowError.self) { try ClusterSettings(shardGroups: ["bad name"]).validate() }
+        #expect(throws: WorkflowError.self) { try ClusterSettings(shardGroups: ["default", "a", "a"]).validate() }
+        #expect(throws: WorkflowError.self) { try ClusterSettings(shardGroups: ["default", "bad name"]).validate() }
+        try ClusterSettings(shardGroups: ["default", "entities"]).validate()
+        let withoutDefault = #expect(throws: WorkflowError.self) {
+            try ClusterSettings(shardGroups: ["workflows"]).validate()
+        }
+        #expect(withoutDefault?.message.contains("must include 'default'") == true)
         #expect(ClusterSettings().mismatch(with: ClusterSettings()) == nil)
         let mismatch = ClusterSettings(shardsPerGroup: 100).mismatch(with: ClusterSettings())
         #expect(mismatch?.description.contains("shards_per_group differs: this runner has 100, the cluster uses 300")

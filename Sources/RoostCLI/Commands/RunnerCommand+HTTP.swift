@@ -43,7 +43,7 @@ extension RunnerCommand {
             } catch {
                 return .init(ready: false, reason: "the database does not answer: \(error)")
             }
-        }, metrics: { metrics.emitToString() }, cluster: { stuckAfter in
+        }, metrics: { MetricsHelp.annotating(metrics.emitToString()) }, cluster: { stuckAfter in
             try await ClusterReport.read(cluster: storage.cluster, store: storage.store, pinging: system,
                                          stuckAfter: stuckAfter)
         }, schedules: { try await ScheduleRecord.read(from: storage.schedules, cluster: storage.cluster) },
