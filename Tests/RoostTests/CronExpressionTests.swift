@@ -33,9 +33,51 @@ struct CronExpressionTests {
         // 9:00 in Paris is 8:00 UTC in winter, 7:00 UTC in summer; summer time starts on 29 March 2026.
         #expect(nineAM.next(after: date("2026-03-28T10:00:00Z"), in: paris) == date("2026-03-29T07:00:00Z"))
         #expect(nineAM.next(after: date("2026-11-22T00:00:00Z"), in: paris) == date("2026-11-22T08:00:00Z"))
-        // 2:30 does not exist in Paris on 29 March 2026: the next 2:30 is the day after.
-        #expect(try CronExpression("0 30 2 * * *").next(after: date("2026-03-28T12:00:00Z"), in: paris)
-                == date("2026-03-30T00:30:00Z"))
+    }
+
+    @Test("clocks going back: a fixed time in the repeated hour fires once, a wildcard hour fires in both",
+          arguments: [
+              // New York falls back at 2:00 EDT on 1 November 2026: 1:30 is 05:30Z, then again 06:30Z.
+              ("America/New_York", "0 30 1 * * *", "2026-10-31T12:00:00Z",
+               ["2026-11-01T05:30:00Z", "2026-11-02T06:30:00Z"]),
+              ("America/New_York", "0 0 * * * *", "2026-11-01T04:30:00Z",
+               ["2026-11-01T05:00:00Z", "2026-11-01T06:00:00Z", "2026-11-01T07:00:00Z"]),
+              // Paris falls back at 3:00 CEST on 25 October 2026: 2:30 is 00:30Z, then again 01:30Z.
+              ("Europe/Paris", "0 30 2 * * *", "2026-10-24T12:00:00Z",
+               ["2026-10-25T00:30:00Z", "2026-10-26T01:30:00Z"]),
+              ("Europe/Paris", "0 */30 * * * *", "2026-10-25T00:15:00Z",
+               ["2026-10-25T00:30:00Z", "2026-10-25T01:00:00Z", "2026-10-25T01:30:00Z", "2026-10-25T02:00:00Z"]),
+          ])
+    func fallBack(zone: String, cron: String, after: String, ticks: [String]) throws {
+        try expectTicks(zone: zone, cron: cron, after: after, ticks: ticks)
+    }
+
+    @Test("clocks going forward: a fixed time in the skipped hour fires at the change, a wildcard hour skips it",
+          arguments: [
+              // New York springs forward at 2:00 EST on 8 March 2026 (07:00Z): 2:30 does not exist that day.
+              ("America/New_York", "0 30 2 * * *", "2026-03-07T12:00:00Z",
+               ["2026-03-08T07:00:00Z", "2026-03-09T06:30:00Z"]),
+              ("America/New_York", "0 15,45 1-3 * * *", "2026-03-08T06:20:00Z",
+               ["2026-03-08T06:45:00Z", "2026-03-08T07:00:00Z", "2026-03-08T07:15:00Z", "2026-03-08T07:45:00Z"]),
+              // Paris springs forward at 2:00 CET on 29 March 2026 (01:00Z).
+              ("Europe/Paris", "0 30 2 * * *", "2026-03-28T12:00:00Z",
+               ["2026-03-29T01:00:00Z", "2026-03-30T00:30:00Z"]),
+              ("Europe/Paris", "0 0 * * * *", "2026-03-29T00:30:00Z",
+               ["2026-03-29T01:00:00Z", "2026-03-29T02:00:00Z"]),
+          ])
+    func springForward(zone: String, cron: String, after: String, ticks: [String]) throws {
+        try expectTicks(zone: zone, cron: cron, after: after, ticks: ticks)
+    }
+
+    private func expectTicks(zone: String, cron: String, after: String, ticks: [String]) throws {
+        let timeZone = try #require(TimeZone(identifier: zone))
+        let expression = try CronExpression(cron)
+        var time = date(after)
+        for tick in ticks {
+            let next = try #require(expression.next(after: time, in: timeZone))
+            #expect(next == date(tick), "\(cron) in \(zone) after \(time)")
+            time = next
+        }
     }
 
     @Test("invalid expressions are refused, naming the field")

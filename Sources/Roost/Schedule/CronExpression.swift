@@ -21,6 +21,9 @@ public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
     private let weekdays: Set<Int>
     private let daysRestricted: Bool
     private let weekdaysRestricted: Bool
+    /// Neither the minute nor the hour field starts with a wildcard: the expression names times of day, which
+    /// clock changes affect (as cronie's "fixed-time" jobs).
+    private let atFixedTimes: Bool
 
     /// Parses an expression.
     /// - Throws: ``WorkflowError`` `invalid_argument` naming the field and what is wrong with it.
@@ -40,15 +43,36 @@ public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
         self.weekdays = Set(weekdays.map { $0 % 7 })
         daysRestricted = !Self.isWildcard(fields[3])
         weekdaysRestricted = !Self.isWildcard(fields[5])
+        atFixedTimes = !fields[1].hasPrefix("*") && !fields[1].hasPrefix("?")
+            && !fields[2].hasPrefix("*") && !fields[2].hasPrefix("?")
     }
 
     /// The first time after `date` (strictly) that the expression matches in `timeZone`, to the second; `nil` if
     /// none comes within eight years (a date like 31 February).
+    ///
+    /// Daylight saving time changes follow cronie: an expression at fixed times (neither its minute nor its hour
+    /// field starts with `*`) fires once at a time of the hour repeated when clocks go back, at its first
+    /// occurrence, and a time skipped when clocks go forward fires at the change. An expression with a wildcard
+    /// minute or hour fires at every instant whose local time matches, in both repeated hours and not in the
+    /// skipped one.
     public func next(after date: Date, in timeZone: TimeZone) -> Date? {
+        let limit = date.addingTimeInterval(8 * 366 * 86_400)
+        var after = date
+        while true {
+            let candidate = nextLocalMatch(after: after, before: limit, in: timeZone)
+            guard atFixedTimes else { return candidate }
+            if let skipped = skippedTick(after: after, before: candidate ?? limit, in: timeZone) { return skipped }
+            guard let candidate else { return nil }
+            if !Self.isRepeated(candidate, in: timeZone) { return candidate }
+            after = candidate
+        }
+    }
+
+    /// The first instant after `date` whose local time in `timeZone` matches, before `limit`.
+    private func nextLocalMatch(after date: Date, before limit: Date, in timeZone: TimeZone) -> Date? {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = timeZone
         var time = Date(timeIntervalSince1970: (date.timeIntervalSince1970 + 1).rounded(.down))
-        let limit = date.addingTimeInterval(8 * 366 * 86_400)
         while time < limit {
             let parts = calendar.dateComponents([.month, .day, .hour, .minute, .second, .weekday], from: time)
             guard let month = parts.month, let day = parts.day, let hour = parts.hour, let minute = parts.minute,
@@ -75,6 +99,40 @@ public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
             time = end
         }
         return nil
+    }
+
+    /// The first clock change forward in (`date`, `limit`] that skipped a local time the expression matches: the
+    /// instant of the change, when such a tick fires.
+    private func skippedTick(after date: Date, before limit: Date, in timeZone: TimeZone) -> Date? {
+        var from = date
+        while let change = timeZone.nextDaylightSavingTimeTransition(after: from), change <= limit {
+            from = change
+            let before = timeZone.secondsFromGMT(for: change.addingTimeInterval(-1))
+            let gap = timeZone.secondsFromGMT(for: change) - before
+            guard gap > 0, let oldClock = TimeZone(secondsFromGMT: before) else { continue }
+            // The skipped local times are those the old offset's clock shows for the gap's instants.
+            var calendar = Calendar(identifier: .gregorian)
+            calendar.timeZone = oldClock
+            for offset in 0..<gap {
+                let parts = calendar.dateComponents([.month, .day, .hour, .minute, .second, .weekday],
+                                                    from: change.addingTimeInterval(TimeInterval(offset)))
+                if let month = parts.month, let day = parts.day, let hour = parts.hour, let minute = parts.minute,
+                   let second = parts.second, let weekday = parts.weekday, months.contains(month),
+                   dayMatches(day: day, weekday: weekday - 1), hours.contains(hour), minutes.contains(minute),
+                   seconds.contains(second) {
+                    return change
+                }
+            }
+        }
+        return nil
+    }
+
+    /// Whether the local time at `date` also came earlier, in the hour a clock change back repeated.
+    private static func isRepeated(_ date: Date, in timeZone: TimeZone) -> Bool {
+        [1800, 3600, 7200].contains { shift in
+            timeZone.secondsFromGMT(for: date.addingTimeInterval(TimeInterval(-shift)))
+                - timeZone.secondsFromGMT(for: date) == shift
+        }
     }
 
     private func dayMatches(day: Int, weekday: Int) -> Bool {
