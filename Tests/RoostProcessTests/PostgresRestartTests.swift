@@ -19,7 +19,7 @@ struct PostgresRestartTests {
             }
             let runner = try RunnerProcess(name: "runner-1", environment: [
                 "ROOST_DATABASE_URL": server.url, "ROOST_SCHEMA": "restart", "ROOST_LOG_LEVEL": "debug",
-                "ROOST_POLL_INTERVAL_MS": "250",
+                "ROOST_POLL_INTERVAL_MS": "250", "ROOST_CLUSTER_INSECURE": "on",
             ])
             defer { runner.signal(SIGKILL) }
             try await runner.waitForLine(containing: "workflow engine started")

@@ -23,6 +23,8 @@ final class ProcessHarness: Sendable {
             "ROOST_DATABASE_URL": storage.configuration.url, "ROOST_SCHEMA": storage.configuration.schema,
             "ROOST_LOG_LEVEL": "debug",
             "ROOST_POLL_INTERVAL_MS": "250",
+            // A development cluster on loopback; the tests of the cluster secret and of TLS set their own.
+            "ROOST_CLUSTER_INSECURE": "on",
         ]
     }
 

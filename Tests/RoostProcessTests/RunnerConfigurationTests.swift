@@ -18,7 +18,7 @@ struct RunnerConfigurationTests {
         -> [String: (value: String, from: String)] {
         let process = try RunnerProcess(name: "check \(file)",
                                         arguments: ["runner", "--config", file, "--check-config", "--json"],
-                                        environment: environment)
+                                        environment: ["ROOST_CLUSTER_INSECURE": "on"].merging(environment) { $1 })
         let status = await process.waitForExit()
         try require(status == 0, process.output)
         let object = try JSONSerialization.jsonObject(with: Data(process.output.utf8)) as? [String: Any]
@@ -71,6 +71,9 @@ struct RunnerConfigurationTests {
                 try require(run.output.contains("invalid_configuration") && run.output.contains(message),
                             "\(text): expected '\(message)' in: \(run.output)")
             }
+            let open = try await harness.roost(["runner"], environment: ["ROOST_CLUSTER_INSECURE": "off"])
+            try require(open.status == 1 && open.output.contains("neither ROOST_CLUSTER_SECRET nor mutual TLS"),
+                        "a runner with no cluster secret: \(open.output)")
             let missing = try await harness.roost(["runner", "--config", "/nonexistent/runner.yaml"])
             try require(missing.output.contains("configuration file '/nonexistent/runner.yaml' does not exist"),
                         missing.output)

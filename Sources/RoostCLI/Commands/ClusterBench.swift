@@ -109,7 +109,7 @@ struct ClusterBenchRun {
             let process = try RunnerProcess(name: "runner-\(index)", environment: [
                 "ROOST_DATABASE_URL": configuration.url, "ROOST_SCHEMA": schema,
                 "ROOST_RUNNER_ADDRESS": address, "ROOST_LEASE_TTL": "\(options.leaseTTL)",
-                "ROOST_REBALANCE_INTERVAL_MS": "500",
+                "ROOST_REBALANCE_INTERVAL_MS": "500", "ROOST_CLUSTER_INSECURE": "on",
             ])
             try await process.waitForLine(containing: "runner joined the cluster")
             runners.append((process, address))

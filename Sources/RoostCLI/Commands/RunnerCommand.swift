@@ -38,6 +38,7 @@ struct RunnerCommand: AsyncParsableCommand {
             logger.logLevel = configurations.logLevel
             logger[metadataKey: "roost.pid"] = "\(ProcessInfo.processInfo.processIdentifier)"
             logger[metadataKey: "roost.runner"] = "\(configurations.shards.address)"
+            Self.warnAboutClusterSecurity(configurations, logger: logger)
             let storageConfiguration = configurations.storage
             let engineConfiguration = configurations.engine
             let shardConfiguration = configurations.shards
@@ -98,6 +99,8 @@ struct RunnerCommand: AsyncParsableCommand {
         var logLevel: Logger.Level
         /// Whether the example schedules run (`ROOST_EXAMPLE_SCHEDULES=on`).
         var exampleSchedules: Bool
+        /// Whether the runner was told it is a local development cluster (`ROOST_CLUSTER_INSECURE=on`).
+        var insecure: Bool
     }
 
     /// Checks every setting and builds the configurations, before anything starts.
@@ -106,13 +109,51 @@ struct RunnerCommand: AsyncParsableCommand {
         guard let parsed = Logger.Level(rawValue: level) else {
             throw ValidationError("ROOST_LOG_LEVEL '\(level)' must be one of trace, debug, info, notice, warning, error")
         }
+        let entities = try RunnerSettings.entityConfiguration(values)
         return Configurations(storage: try database.storageConfiguration(environment: values),
                               engine: try RunnerSettings.engineConfiguration(values),
                               shards: try RunnerSettings.shardConfiguration(values),
-                              entities: try RunnerSettings.entityConfiguration(values),
+                              entities: entities,
                               http: try Self.httpConfiguration(values),
                               logLevel: parsed,
-                              exampleSchedules: try Self.exampleSchedules(values))
+                              exampleSchedules: try Self.exampleSchedules(values),
+                              insecure: try Self.checkedClusterSecurity(values, entities))
+    }
+
+    /// Whether the runner may run with no way to tell its peers from strangers: only when told it is a local
+    /// development cluster (`ROOST_CLUSTER_INSECURE=on`).
+    /// - Returns: Whether it runs so.
+    /// - Throws: `ValidationError` if neither a cluster secret nor mutual TLS is set and the runner is not told so.
+    private static func checkedClusterSecurity(_ values: [String: String],
+                                               _ entities: ClusterSystem.Configuration) throws -> Bool {
+        let insecure: Bool
+        switch values["ROOST_CLUSTER_INSECURE"] {
+        case nil, "", "off": insecure = false
+        case "on": insecure = true
+        case let other?: throw ValidationError("ROOST_CLUSTER_INSECURE '\(other)' must be on or off")
+        }
+        guard entities.clusterSecret == nil, entities.tls == nil, !insecure else { return insecure }
+        throw ValidationError("neither ROOST_CLUSTER_SECRET nor mutual TLS (ROOST_CLUSTER_TLS_*) is set, so any "
+                              + "process that reaches this runner's address could call its entities and workflows: "
+                              + "set ROOST_CLUSTER_SECRET to the same secret of at least 16 characters on every "
+                              + "runner and client, or ROOST_CLUSTER_INSECURE=on for a local development cluster")
+    }
+
+    /// Says what the cluster's transport leaves open: everything in a development cluster without a secret, the
+    /// secret itself (sent in clear) without TLS on an address other than loopback.
+    private static func warnAboutClusterSecurity(_ configurations: Configurations, logger: Logger) {
+        let entities = configurations.entities
+        if entities.clusterSecret == nil, entities.tls == nil {
+            logger.warning("""
+                ROOST_CLUSTER_INSECURE=on: this runner accepts calls from any process that reaches its address; \
+                use it only for a local development cluster
+                """)
+        } else if entities.tls == nil, !configurations.shards.address.hasPrefix("127.") {
+            logger.warning("""
+                without mutual TLS (ROOST_CLUSTER_TLS_*) the cluster secret travels in clear between runners: \
+                anyone who can watch the network between them can read it and call them
+                """)
+        }
     }
 
     private static func exampleSchedules(_ values: [String: String]) throws -> Bool {
