@@ -33,6 +33,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/mattpolzin/OpenAPIKit.git", from: "6.4.0"),
     ],
     targets: [
         .target(
@@ -137,6 +138,7 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 "RoostHTTP",
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "OpenAPIKit30", package: "OpenAPIKit"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
             ],
@@ -148,6 +150,7 @@ let package = Package(
                 "Roost", "RoostPostgres", "RoostClient", "RoostTesting", "RoostExamples", "RoostCLI",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "OpenAPIKit30", package: "OpenAPIKit"),
             ],
             swiftSettings: swiftSettings
         ),

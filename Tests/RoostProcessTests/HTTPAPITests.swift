@@ -1,9 +1,11 @@
 import Foundation
+import OpenAPIKit30
 import PostgresNIO
 import RoostClient
 import RoostExamples
 import RoostTesting
 import Testing
+import Yams
 
 /// Calls a runner's HTTP API with curl, as an operator would.
 struct CurlClient {
@@ -266,6 +268,25 @@ struct HTTPAPITests {
                 let reply = try await api.call("GET", "/v1/executions", token: .some(token))
                 try require(reply.status == 401 && reply.code == "unauthorized", "\(token ?? "none"): \(reply.text)")
             }
+            // Every operation of the document that declares a security requirement refuses a caller without the
+            // token; the others serve it.
+            let document = try Self.document()
+            for (path, item) in document.paths {
+                for endpoint in item.pathItemValue?.endpoints ?? [] {
+                    let route = path.rawValue.replacingOccurrences(of: #"\{[^}]+\}"#, with: "x",
+                                                                   options: .regularExpression)
+                    let open = (endpoint.operation.security ?? document.security).isEmpty
+                    for token: String? in [nil, "wrong"] {
+                        let reply = try await api.call(endpoint.method.rawValue, route, body: "{}", token: .some(token))
+                        let what = "\(endpoint.method.rawValue) \(route) with \(token ?? "no token")"
+                        if open {
+                            try require(reply.status != 401, "\(what) is open in the document: \(reply.text)")
+                        } else {
+                            try require(reply.status == 401 && reply.code == "unauthorized", "\(what): \(reply.text)")
+                        }
+                    }
+                }
+            }
             let start = try await api.call("POST", "/v1/workflows/Order/executions",
                                            body: #"{"id": "x", "input": {"orderId": "o", "amount": 1}}"#,
                                            token: .some("wrong"))
@@ -280,6 +301,14 @@ struct HTTPAPITests {
             let refused = try await api.call("GET", "/v1/executions", token: .some("anything"))
             try require(refused.status == 401 && refused.text.contains("no API token"), refused.text)
         }
+    }
+
+    /// docs/openapi.yaml as an OpenAPI parser reads it.
+    static func document() throws -> OpenAPI.Document {
+        let root = URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let text = try String(contentsOf: root.appendingPathComponent("docs/openapi.yaml"), encoding: .utf8)
+        return try YAMLDecoder().decode(OpenAPI.Document.self, from: text)
     }
 
     @Test("roost workflow replay and retry from the command line")
