@@ -76,8 +76,12 @@ struct ShardHandOffTests {
                 await engine.acquired(try await runner.acquire(HandDrivenRunner.settings.allShards))
                 _ = try await engine.executions.start(HoldInActivity.self, id: id, input: 7)
                 await Checkpoints.reached(id)
-                // The runner detaches from the shard and takes it back while the first run is still in its body.
-                await engine.stopping([shard])
+                // The runner detaches from the shard and takes it back while the first run is still in its body:
+                // its shard manager stops waiting for the run before its leases would expire.
+                let stopping = Task { await engine.stopping([shard]) }
+                try await events.first { if case .awaitingRuns = $0 { true } else { false } }
+                stopping.cancel()
+                await stopping.value
                 try await runner.release([shard])
                 let polled = Task { try await events.next { $0 == .polled } }
                 await engine.acquired(try await runner.acquire([shard]))
@@ -146,6 +150,63 @@ struct ShardHandOffTests {
                     SELECT count(*)::int FROM executions WHERE id = \(id) AND wake_pending
                     """)
                 #expect(flagged == 1, "the stale runner's poll cleared the new owner's flag")
+            }
+        }
+    }
+}
+
+@Suite("Shards leaving an engine")
+struct ShardLeavingTests {
+    @Test("stopping a shard returns only once its runs have ended: an activity in progress is journaled, not run again by the next owner",
+          .timeLimit(.minutes(2)))
+    func stoppingWaitsForRuns() async throws {
+        try await withTestStorage { storage in
+            let runner = try await HandDrivenRunner(storage: storage)
+            let engine = runner.engine(noSafetyNets())
+            let events = EngineEvents(engine)
+            try await withRunningEngine(engine) { engine in
+                let id = "handed-over-\(UUID())"
+                let shard = HandDrivenRunner.settings.shard(for: id)
+                await engine.acquired(try await runner.acquire(HandDrivenRunner.settings.allShards))
+                _ = try await engine.executions.start(HoldInActivity.self, id: id, input: 3)
+                await Checkpoints.reached(id)
+                let stopping = Task { () -> Int in
+                    await engine.stopping([shard])
+                    return engine.hostedCount
+                }
+                // Stopping waits for the run in its activity; the activity then ends.
+                try await events.first { if case .awaitingRuns = $0 { true } else { false } }
+                Checkpoints.reach(id + "/go")
+                let hostedWhenStopped = await stopping.value
+                #expect(hostedWhenStopped == 0)
+                // The next owner (this runner again, at a new epoch) finds the activity journaled.
+                try await runner.release([shard])
+                await engine.acquired(try await runner.acquire([shard]))
+                let record = try await engine.executions.result(workflow: "HoldInActivity", id: id,
+                                                                 timeout: .seconds(60))
+                #expect(record.status == .completed)
+                #expect(runs(id) == 1, "the activity's body ran once")
+            }
+        }
+    }
+
+    @Test("the parked runs of a shard that leaves are forgotten, and the parked count says so", .timeLimit(.minutes(2)))
+    func parkedRunsLeaveWithTheirShard() async throws {
+        try await withTestStorage { storage in
+            let runner = try await HandDrivenRunner(storage: storage)
+            var configuration = noSafetyNets()
+            configuration.parkAfter = .milliseconds(20)
+            let engine = runner.engine(configuration)
+            let events = EngineEvents(engine)
+            try await withRunningEngine(engine) { engine in
+                let id = "parked-\(UUID())"
+                let shard = HandDrivenRunner.settings.shard(for: id)
+                await engine.acquired(try await runner.acquire(HandDrivenRunner.settings.allShards))
+                let started = try await engine.executions.start(AwaitValue.self, id: id, input: 1)
+                try await events.first { $0 == .parked(started.record.key) }
+                #expect(engine.parkedCount == 1)
+                await engine.stopping([shard])
+                #expect(engine.parkedCount == 0)
             }
         }
     }

@@ -9,7 +9,9 @@ final class Mailbox: Sendable {
         var running = 0
         var waiting: Deque<CheckedContinuation<Void, any Error>> = []
         var closed = false
-        var drained: [CheckedContinuation<Void, Never>] = []
+        /// Who awaits the running calls' end after a close, by a number of their own.
+        var drained: [Int: CheckedContinuation<Void, Never>] = [:]
+        var nextDrain = 0
         var lastActive = ContinuousClock.now
     }
 
@@ -43,7 +45,8 @@ final class Mailbox: Sendable {
         state.withLock { $0.running == 0 && $0.waiting.isEmpty && $0.lastActive < instant }
     }
 
-    /// Refuses new calls, fails waiting ones with ``MailboxClosed``, and returns once running calls have ended.
+    /// Refuses new calls, fails waiting ones with ``MailboxClosed``, and returns once running calls have ended, or at
+    /// once when the task is cancelled.
     func close() async {
         let waiting = state.withLock { state in
             state.closed = true
@@ -51,13 +54,22 @@ final class Mailbox: Sendable {
             return Array(state.waiting)
         }
         for continuation in waiting { continuation.resume(throwing: MailboxClosed()) }
-        await withCheckedContinuation { continuation in
-            let done = state.withLock { state in
-                if state.running == 0 { return true }
-                state.drained.append(continuation)
-                return false
+        let id = state.withLock { state in
+            state.nextDrain += 1
+            return state.nextDrain
+        }
+        // Cancelling the close stops the wait, not the calls: a shard released under them fences their writes.
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let done = state.withLock { state in
+                    if state.running == 0 || Task.isCancelled { return true }
+                    state.drained[id] = continuation
+                    return false
+                }
+                if done { continuation.resume() }
             }
-            if done { continuation.resume() }
+        } onCancel: {
+            state.withLock { $0.drained.removeValue(forKey: id) }?.resume()
         }
     }
 
@@ -94,8 +106,8 @@ final class Mailbox: Sendable {
             }
             state.running -= 1
             if state.running == 0, state.closed {
-                defer { state.drained = [] }
-                return (nil, state.drained)
+                defer { state.drained = [:] }
+                return (nil, Array(state.drained.values))
             }
             return (nil, [])
         }

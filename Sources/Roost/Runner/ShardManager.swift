@@ -175,7 +175,7 @@ public actor ShardManager {
         let lost = held.filter { stored[$0.key] != $0.value }.map(\.key).sorted()
         if !lost.isEmpty {
             for shard in lost { held[shard] = nil }
-            await host?.stopping(lost)
+            await stopHosting(lost)
             logger.warning("shards lost to another runner", metadata: Self.metadata(lost))
         }
 
@@ -187,7 +187,7 @@ public actor ShardManager {
         if !extra.isEmpty {
             let hosted = extra.filter { held[$0] != nil }
             for shard in hosted { held[shard] = nil }
-            if !hosted.isEmpty { await host?.stopping(hosted) }
+            if !hosted.isEmpty { await stopHosting(hosted) }
             try await store.release(extra, incarnation: incarnation)
             logger.info("shards released", metadata: Self.metadata(extra))
         }
@@ -231,7 +231,7 @@ public actor ShardManager {
         RoostMetrics.shardsHeld(0)
         guard !shards.isEmpty else { return }
         RoostMetrics.detached()
-        await host?.stopping(shards)
+        await stopHosting(shards)
         var metadata = Self.metadata(shards)
         metadata["roost.reason"] = "\(reason)"
         logger.warning("runner detached from its shards", metadata: metadata)
@@ -242,13 +242,41 @@ public actor ShardManager {
         let shards = held.keys.sorted()
         held = [:]
         validUntil = nil
-        if !shards.isEmpty { await host?.stopping(shards) }
+        if !shards.isEmpty { await stopHosting(shards) }
         do {
             try await store.deregister(incarnation: incarnation)
             logger.info("runner left the cluster", metadata: ["roost.released": "\(shards.count)"])
         } catch {
             logger.warning("leaving the cluster failed: its shards move when its lease expires",
                            metadata: ["roost.error": "\(String(reflecting: error))"])
+        }
+    }
+
+    /// Asks the host to stop the shards' work and waits for it for at most half a lease TTL: the heartbeat that
+    /// renews the other leases must not wait past them for work that does not stop (an entity call, a singleton
+    /// that ignores its stop, a long activity body). Work still going then is fenced out once the shard is
+    /// released or taken.
+    private func stopHosting(_ shards: [ShardID]) async {
+        guard let host else { return }
+        let budget = configuration.leaseTTL / 2
+        let stopped = await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await host.stopping(shards)
+                return true
+            }
+            group.addTask {
+                try? await Task.sleep(for: budget)
+                return false
+            }
+            let first = await group.next() ?? true
+            group.cancelAll()
+            return first
+        }
+        if !stopped {
+            var metadata = Self.metadata(shards)
+            metadata["roost.waited"] = "\(budget)"
+            logger.warning("shards' work did not stop within half a lease TTL; their writes are fenced from now on",
+                           metadata: metadata)
         }
     }
 

@@ -25,6 +25,8 @@ extension WorkflowContext {
 
     func begin(_ kind: JournalEntry.Kind, _ name: String) throws -> (Int, JournalEntry?) {
         if Task.isCancelled { try stop(.shutdown) }
+        // The shard is leaving: its next owner makes this call, once this run has stopped.
+        if !stillHosted() { try stop(.moved) }
         return try state.withLock { try $0.begin(kind, name, executionId: executionId) }
     }
 

@@ -14,6 +14,8 @@ extension WorkflowEngine {
         case parked(ExecutionKey)
         /// The batched safety-net poll for wake-ups ran (whether or not it found any).
         case polled
+        /// Shards are leaving and the engine waits for this many runs on them to end before it lets them go.
+        case awaitingRuns(Int)
         /// The reconciliation of the engine's shards ran: it launched these executions, which no run in memory was
         /// working on.
         case reconciled([ExecutionKey])

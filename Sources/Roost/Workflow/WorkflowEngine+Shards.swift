@@ -37,8 +37,23 @@ extension WorkflowEngine: ShardHost {
             }
             return state.runs.filter { indices.contains($0.value) }.map(\.key)
         }
-        // Each run wakes, finds its shard gone and stops; one in a write is fenced out by the lease.
+        // Parked runs of the shards are the next owner's now.
+        parked.withLock { $0.remove(shards: indices) }
+        // Each run wakes, finds its shard gone and stops; one in an activity stops once the activity is journaled
+        // (the lease is still held until the shard is released), at its next durable call.
         for key in runs { _ = hosted.signal(key) }
+        if !runs.isEmpty { emit(.awaitingRuns(runs.count)) }
+        await runsEnded(on: indices)
+    }
+
+    /// Returns once no run of these shards is in memory, or when the task is cancelled (the shard manager gives
+    /// up waiting before its lease would expire; a run still going is then fenced out by the lease).
+    private func runsEnded(on indices: Set<Int>) async {
+        while !Task.isCancelled {
+            runEnded.reset()
+            guard shards.withLock({ $0.runs.values.contains(where: indices.contains) }) else { return }
+            _ = await runEnded.wait(until: nil)
+        }
     }
 
     public func observed(liveRunners: [String]) {}

@@ -68,6 +68,8 @@ public final class WorkflowEngine: Service, Sendable {
     /// Runs parked while waiting, and the signal that their earliest due time moved.
     let parked = Mutex(ParkedExecutions())
     let parkedDueChanged = Waiter()
+    /// Signalled whenever a run on a shard leaves memory, for ``stopping(_:)`` to wait for a shard's runs.
+    let runEnded = Waiter()
     /// Where executions live in the cluster; `nil` runs every execution of the schema.
     let placement: ExecutionPlacement?
     /// The shards held and the runs on them (in a cluster).
@@ -188,8 +190,8 @@ public final class WorkflowEngine: Service, Sendable {
         case finished(ExecutionRecord)
         /// Stopped without storing an outcome (cancelled, decided elsewhere, shut down).
         case stopped
-        /// Parked while waiting, until woken or until its due time (if any) comes near.
-        case parked(Date?)
+        /// Parked while waiting, until woken or until its due time (if any) comes near; on its shard, if any.
+        case parked(Date?, shard: Int?)
     }
 
     /// Runs one execution until it finishes, stops or parks; replays it after storage failures.
@@ -221,12 +223,12 @@ public final class WorkflowEngine: Service, Sendable {
             return .stopped
         } release: { waiter, end in
             // Decided while no wake-up can slip between the run's last wait and its parking.
-            guard case .parked(let due) = end else { return }
+            guard case .parked(let due, let shard) = end else { return }
             if waiter.isSignalled {
                 resumeAtOnce = true
             } else {
                 didPark = true
-                if parked.withLock({ $0.park(launch.key, until: due) }) { parkedDueChanged.signal() }
+                if parked.withLock({ $0.park(launch.key, until: due, shard: shard) }) { parkedDueChanged.signal() }
             }
         }
         if let record = launch.record {
@@ -283,6 +285,7 @@ public final class WorkflowEngine: Service, Sendable {
         defer {
             _ = hostedIds.withLock { $0.removeValue(forKey: identity) }
             _ = shards.withLock { $0.runs.removeValue(forKey: key) }
+            runEnded.signal()
         }
         var logger = self.logger
         logger[metadataKey: "roost.workflow"] = "\(record.workflow)"
@@ -303,7 +306,7 @@ public final class WorkflowEngine: Service, Sendable {
         let outcome: ExecutionOutcome
         switch context.stopReason {
         case .parked(let due)?:
-            return .parked(due)
+            return .parked(due, shard: lease?.shard.index)
         case let reason? where reason.abandonsRun:
             logger.debug("execution run stopped", metadata: ["roost.reason": "\(reason)"])
             return .stopped

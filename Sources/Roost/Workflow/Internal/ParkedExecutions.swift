@@ -12,15 +12,18 @@ struct ParkedExecutions: Sendable {
 
     private var timed: [ExecutionKey: Date] = [:]
     private var untimed: Set<ExecutionKey> = []
+    /// The shard of each parked execution (in a cluster).
+    private var shardOf: [ExecutionKey: Int] = [:]
     /// Due times by urgency; entries whose execution was resumed or re-parked are skipped lazily.
     private var queue = Heap<Entry>()
 
     /// How many executions are parked.
     var count: Int { timed.count + untimed.count }
 
-    /// Parks an execution until `due` (or until woken, if `nil`).
+    /// Parks an execution of a shard (if in a cluster) until `due` (or until woken, if `nil`).
     /// - Returns: Whether the earliest due time moved earlier.
-    mutating func park(_ key: ExecutionKey, until due: Date?) -> Bool {
+    mutating func park(_ key: ExecutionKey, until due: Date?, shard: Int?) -> Bool {
+        if let shard { shardOf[key] = shard }
         guard let due else {
             untimed.insert(key)
             return false
@@ -39,7 +42,13 @@ struct ParkedExecutions: Sendable {
     /// Takes an execution out of the parked set.
     /// - Returns: Whether it was parked.
     mutating func resume(_ key: ExecutionKey) -> Bool {
-        untimed.remove(key) != nil || timed.removeValue(forKey: key) != nil
+        shardOf[key] = nil
+        return untimed.remove(key) != nil || timed.removeValue(forKey: key) != nil
+    }
+
+    /// Forgets the parked executions of shards that left: their next owner runs them.
+    mutating func remove(shards: Set<Int>) {
+        for (key, shard) in shardOf where shards.contains(shard) { _ = resume(key) }
     }
 
     /// The earliest due time of a parked execution.
@@ -56,6 +65,7 @@ struct ParkedExecutions: Sendable {
         while let due = nextDue, due < limit {
             let entry = queue.removeMin()
             timed[entry.key] = nil
+            shardOf[entry.key] = nil
             keys.append(entry.key)
         }
         return keys
