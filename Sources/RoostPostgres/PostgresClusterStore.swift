@@ -8,6 +8,8 @@ import Roost
 /// by the database's clock, so one heartbeat renews every lease a runner holds.
 public final class PostgresClusterStore: ClusterStore {
     let client: PostgresClient
+    /// The pool of membership and lease statements, apart from every other query's.
+    let liveness: PostgresClient
     let schema: String
     let logger: Logger
     /// The schema's `LISTEN`/`NOTIFY` channel, shared with the workflow store.
@@ -20,8 +22,10 @@ public final class PostgresClusterStore: ClusterStore {
     /// listener needs a moment to reconnect.
     static let restartGrace = "10 seconds"
 
-    init(client: PostgresClient, schema: String, channel: String, presence: SessionPresence?, logger: Logger) {
+    init(client: PostgresClient, liveness: PostgresClient, schema: String, channel: String,
+         presence: SessionPresence?, logger: Logger) {
         self.client = client
+        self.liveness = liveness
         self.schema = "\"\(schema)\""
         self.channel = channel
         self.presence = presence
@@ -89,7 +93,7 @@ public final class PostgresClusterStore: ClusterStore {
         // listener, or it could not connect yet), only its TTL counts.
         var session: String?
         if let presence, await presence.awaitConnected(timeout: .seconds(5)) { session = presence.name }
-        return try await client.withConnection { connection in
+        return try await liveness.withConnection { connection in
             try await connection.inTransaction(logger: logger) {
                 _ = try await connection.guardedRows("SELECT pg_advisory_xact_lock(hashtext(\(lockKey)))", logger: logger)
                 _ = try await connection.guardedRows("""
@@ -135,7 +139,7 @@ public final class PostgresClusterStore: ClusterStore {
         var held: [ShardLease] = []
         // Runners whose session has ended are dead (kill -9, a crash): they expire now and everyone rebalances at
         // once. A paused or cut-off runner keeps its session and its lease until its TTL runs out.
-        let rows = try await client.guardedRows("""
+        let rows = try await liveness.guardedRows("""
             WITH me AS (
                 UPDATE \(unescaped: schema).runners
                 SET heartbeat_at = now(), expires_at = now() + \(ttl) * interval '1 millisecond'
@@ -167,7 +171,7 @@ public final class PostgresClusterStore: ClusterStore {
             }
         }
         if alive { return .alive(ClusterView(liveRunners: runners, held: held)) }
-        let replaced = try await client.guardedRows("""
+        let replaced = try await liveness.guardedRows("""
             SELECT 1 FROM \(unescaped: schema).runners mine JOIN \(unescaped: schema).runners other
                 ON other.address = mine.address AND other.started_at > mine.started_at
             WHERE mine.incarnation = \(incarnation)
@@ -184,7 +188,7 @@ public final class PostgresClusterStore: ClusterStore {
         // share-locks is skipped, not waited for: the write may belong to a paused process, and waiting would stop
         // this runner's heartbeats; the next rebalance tries that shard again.
         do {
-            return try await client.withConnection { connection in
+            return try await liveness.withConnection { connection in
                 try await connection.inTransaction(begin: "BEGIN ISOLATION LEVEL REPEATABLE READ", logger: logger) {
                     var acquired: [ShardLease] = []
                     for row in try await connection.guardedRows("""
@@ -222,7 +226,7 @@ public final class PostgresClusterStore: ClusterStore {
 
     public func release(_ shards: [ShardID], incarnation: UUID) async throws {
         guard !shards.isEmpty else { return }
-        _ = try await client.guardedRows("""
+        _ = try await liveness.guardedRows("""
             UPDATE \(unescaped: schema).shard_leases l SET owner = NULL
             FROM unnest(\(shards.map(\.group))::text[], \(shards.map(\.index))::int[]) AS w(shard_group, shard)
             WHERE l.shard_group = w.shard_group AND l.shard = w.shard AND l.owner = \(incarnation)
@@ -230,7 +234,7 @@ public final class PostgresClusterStore: ClusterStore {
     }
 
     public func deregister(incarnation: UUID) async throws {
-        _ = try await client.guardedRows("""
+        _ = try await liveness.guardedRows("""
             WITH released AS (
                 UPDATE \(unescaped: schema).shard_leases SET owner = NULL WHERE owner = \(incarnation) RETURNING 1
             ), gone AS (

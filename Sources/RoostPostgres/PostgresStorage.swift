@@ -13,8 +13,12 @@ import Synchronization
 public final class PostgresStorage: Service, Sendable {
     /// The configuration it was made with.
     public let configuration: StorageConfiguration
-    /// The connection pool. Every query of the process goes through it.
+    /// The connection pool. Every query of the process goes through it, but membership and leases.
     public let client: PostgresClient
+    /// The connections of membership and lease statements (registration, heartbeats, acquisitions, releases): a
+    /// pool of their own, so that no burst of workflow or entity traffic makes a heartbeat wait past the leases.
+    /// They carry the process's presence name too, so a runner whose listener reconnects stays visibly alive.
+    let liveness: PostgresClient
     /// The workflow store on this storage.
     public let store: PostgresWorkflowStore
     /// The cluster store (membership, settings, shard leases) on this storage.
@@ -40,9 +44,15 @@ public final class PostgresStorage: Service, Sendable {
         // The pool's connections are this process's too: `DatabasePoolMetrics` finds them by this name.
         clientConfiguration.options.additionalStartupParameters.append(("application_name", presence.poolName))
         client = PostgresClient(configuration: clientConfiguration, backgroundLogger: poolLogger)
+        var livenessConfiguration = configuration.clientConfiguration
+        livenessConfiguration.options.maximumConnections = 2
+        livenessConfiguration.options.minimumConnections = 1
+        livenessConfiguration.options.additionalStartupParameters.append(("application_name", presence.name))
+        liveness = PostgresClient(configuration: livenessConfiguration, backgroundLogger: poolLogger)
         store = PostgresWorkflowStore(client: client, schema: configuration.schema, writer: presence.name,
                                       logger: logger)
-        cluster = PostgresClusterStore(client: client, schema: configuration.schema, channel: store.channel,
+        cluster = PostgresClusterStore(client: client, liveness: liveness, schema: configuration.schema,
+                                       channel: store.channel,
                                        presence: configuration.notifications ? presence : nil, logger: logger)
         messages = PostgresMessageStore(client: client, schema: configuration.schema, logger: logger)
         schedules = PostgresScheduleStore(client: client, schema: configuration.schema, cluster: cluster,
@@ -55,6 +65,7 @@ public final class PostgresStorage: Service, Sendable {
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.client.run() }
+                group.addTask { await self.liveness.run() }
                 if self.configuration.notifications {
                     group.addTask { await self.listen() }
                 }

@@ -1,4 +1,5 @@
 import Foundation
+import PostgresNIO
 import Roost
 import RoostPostgres
 import RoostTesting
@@ -155,6 +156,40 @@ struct ClusterTests {
                 try require(runner.output.contains(message), "\(key)=\(value): \(runner.output)")
                 try require(!runner.output.contains("runner ready"), "nothing started")
             }
+        }
+    }
+
+    @Test("a runner whose listening session is terminated stays alive and keeps its shards, even paused past the next heartbeats of the others")
+    func listenerBlip() async throws {
+        try await withProcesses { harness in
+            let runners = try await harness.startCluster(2, leaseTTL: "10")
+            let (victim, other) = (runners[0], runners[1])
+            let before = try await harness.awaitAssignment(to: runners.map(\.address))
+            let listener = """
+                SELECT a.pid FROM pg_stat_activity a JOIN runners r ON a.application_name = r.session
+                WHERE r.address = '\(victim.address)' AND r.expires_at > now() AND a.query LIKE 'LISTEN%'
+                """
+            let pid = try await harness.count(PostgresQuery(unsafeSQL: listener))
+            try require(pid > 0, "the victim's listening session")
+            // Paused, it cannot reconnect its listener: only its other sessions show it is alive.
+            victim.process.signal(SIGSTOP)
+            _ = try await harness.count("SELECT pg_terminate_backend(\(pid)::int)::int")
+            let heartbeats = """
+                SELECT extract(epoch FROM heartbeat_at)::int FROM runners
+                WHERE address = '\(other.address)' AND expires_at > now()
+                """
+            let first = try await harness.count(PostgresQuery(unsafeSQL: heartbeats))
+            try await harness.awaitCount(PostgresQuery(unsafeSQL: heartbeats), atLeast: first + 2)
+            let alive = try await harness.count("""
+                SELECT count(*)::int FROM runners WHERE address = \(victim.address) AND expires_at > now()
+                """)
+            victim.process.signal(SIGCONT)
+            try require(alive == 1, "the other runner declared the victim dead for its listener alone")
+            try await harness.awaitCount(PostgresQuery(unsafeSQL: "SELECT count(*)::int FROM (\(listener)) l"),
+                                         atLeast: 1)
+            let after = try await harness.awaitAssignment(to: runners.map(\.address))
+            try require(after.leases.map(\.epoch) == before.leases.map(\.epoch), "no shard moved")
+            try require(!victim.process.output.contains("registration expired"), victim.process.output)
         }
     }
 }

@@ -79,6 +79,12 @@ public actor ShardManager {
         held.map { ShardLease(shard: $0.key, epoch: $0.value) }.sorted { $0.shard < $1.shard }
     }
 
+    /// Whether the last heartbeat renewed the leases within their TTL by this process's clock: the database
+    /// answered it, and the runner has not detached.
+    public var leasesRenewed: Bool {
+        validUntil.map { $0 > .now } ?? false
+    }
+
     /// The lease on a shard, if this runner holds it.
     public func lease(for shard: ShardID) -> ShardLease? {
         held[shard].map { ShardLease(shard: shard, epoch: $0) }

@@ -23,8 +23,8 @@ extension RunnerCommand {
         return configuration
     }
 
-    /// The HTTP API over the runner's executions; ready once the runner has joined, holds shards and reaches
-    /// the database.
+    /// The HTTP API over the runner's executions; ready once the runner has joined, holds shards and its last
+    /// heartbeat renewed its leases.
     static func httpService(_ configuration: RunnerHTTPAPI.Configuration, engine: WorkflowEngine,
                             system: ClusterSystem, shards: ShardManager, storage: PostgresStorage,
                             metrics: PrometheusCollectorRegistry, logger: Logger) -> any Service {
@@ -37,12 +37,11 @@ extension RunnerCommand {
         let api = RunnerHTTPAPI(configuration: configuration, executions: engine.executions, readiness: {
             guard await shards.machineId != nil else { return .init(ready: false, reason: "not joined to the cluster") }
             guard await !shards.leases.isEmpty else { return .init(ready: false, reason: "holds no shards yet") }
-            do {
-                try await storage.ping()
-                return .init(ready: true)
-            } catch {
-                return .init(ready: false, reason: "the database does not answer: \(error)")
+            // From what the runner keeps, never a query: a flood of /ready must not take connections from work.
+            guard await shards.leasesRenewed else {
+                return .init(ready: false, reason: "the database did not answer the last heartbeat in time")
             }
+            return .init(ready: true)
         }, metrics: { MetricsHelp.annotating(metrics.emitToString()) }, cluster: { stuckAfter in
             try await ClusterReport.read(cluster: storage.cluster, store: storage.store, pinging: system,
                                          stuckAfter: stuckAfter)
