@@ -277,6 +277,33 @@ public enum Migrations {
                 'writer loses its session rather than keep the shard from moving. In PL/pgSQL, its query is '
                 'planned once per session rather than on every call, as a SQL function''s is.';
             """),
+        Migration(version: 9, name: "every journal write's trace", sql: """
+            ALTER TABLE {schema}.journal ADD COLUMN earlier_writes jsonb;
+            COMMENT ON COLUMN {schema}.journal.earlier_writes IS
+                'The writers and epochs of the row''s earlier versions, oldest first, as [{"by", "epoch"}]: an '
+                'entry rewritten (a wait completed, a retry recorded) keeps the trace of every write for an audit';
+            CREATE OR REPLACE FUNCTION {schema}.write_journal(target bigint, entries text, writer text,
+                                                              shard_epoch bigint)
+            RETURNS void LANGUAGE plpgsql VOLATILE AS $$
+            BEGIN
+                INSERT INTO {schema}.journal AS j (execution, position, kind, name, state, attempts, result, error,
+                                                   due_at, duration_ms, written_by, written_epoch)
+                SELECT target, r.position, r.kind, r.name, r.state, r.attempts, r.result::jsonb, r.error, r.due_at,
+                       r.duration_ms, writer, shard_epoch
+                FROM jsonb_to_recordset(entries::jsonb) AS r(
+                    position int, kind text, name text, state text, attempts int, result text, error jsonb,
+                    due_at timestamptz, duration_ms float8)
+                ON CONFLICT (execution, position) DO UPDATE
+                SET state = excluded.state, attempts = excluded.attempts, result = excluded.result,
+                    error = excluded.error, duration_ms = excluded.duration_ms, updated_at = now(),
+                    due_at = CASE WHEN j.kind IN ('sleep', 'deferred') THEN j.due_at ELSE excluded.due_at END,
+                    written_by = excluded.written_by, written_epoch = excluded.written_epoch,
+                    earlier_writes = coalesce(j.earlier_writes, '[]'::jsonb)
+                        || jsonb_build_array(jsonb_build_object('by', j.written_by, 'epoch', j.written_epoch))
+                WHERE j.state NOT IN ('completed', 'failed');
+            END
+            $$;
+            """),
     ]
 
     /// A migration's statements: its SQL split at each `;` that ends a line outside a `$$`-quoted function body.

@@ -7,8 +7,8 @@ import RoostPostgres
 /// execution's shard.
 ///
 /// Each journal row records the process that wrote it and the epoch of the execution's shard at that moment, read
-/// from the lease row itself; every acquisition of a shard is kept with its epoch and owner. An entry is
-/// **unfenced** when the owner of that epoch is not the process that wrote it.
+/// from the lease row itself, and keeps those of its earlier versions; every acquisition of a shard is kept with its
+/// epoch and owner. A write is **unfenced** when the owner of that epoch is not the process that made it.
 public struct ClusterAudit: Sendable, CustomStringConvertible {
     /// Executions in the schema.
     public var executions = 0
@@ -18,7 +18,8 @@ public struct ClusterAudit: Sendable, CustomStringConvertible {
     public var failed = 0
     /// Executions that ran on more than one runner process: their journal was written by several.
     public var moved = 0
-    /// Journal entries written by a process that did not hold the execution's shard at the time.
+    /// Journal writes (a row and each of its earlier versions) made by a process that did not hold the execution's
+    /// shard at the time.
     public var unfencedEntries = 0
     /// Journal entries written outside a cluster (no shard lease): none are expected from runners.
     public var unattributedEntries = 0
@@ -38,9 +39,14 @@ public struct ClusterAudit: Sendable, CustomStringConvertible {
             if status == "failed" || status == "cancelled" { audit.failed += count }
         }
         for try await (moved, unfenced, unattributed) in try await storage.client.query("""
-            WITH entries AS (
+            WITH writes AS (
+                SELECT execution, written_by, written_epoch FROM \(unescaped: schema).journal
+                UNION ALL
+                SELECT j.execution, w ->> 'by', (w ->> 'epoch')::bigint
+                FROM \(unescaped: schema).journal j, jsonb_array_elements(j.earlier_writes) w
+            ), entries AS (
                 SELECT j.execution, j.written_by, j.written_epoch, r.session AS holder
-                FROM \(unescaped: schema).journal j
+                FROM writes j
                 JOIN \(unescaped: schema).executions e ON e.key = j.execution
                 LEFT JOIN \(unescaped: schema).shard_lease_history h
                     ON h.shard_group = \(unescaped: schema).execution_shard_group() AND h.shard = e.shard

@@ -108,7 +108,7 @@ struct WorkflowClusterTests {
         }
     }
 
-    @Test("a runner SIGSTOPped mid-sleep past its lease writes nothing once resumed: the new owner finishes, each effect once")
+    @Test("a runner SIGSTOPped mid-sleep past its lease and resumed while its executions still run elsewhere writes nothing: it stops or its lease refuses its writes")
     func pausedRunnerIsFenced() async throws {
         try await withProcesses { harness in
             let client = harness.client
@@ -124,23 +124,39 @@ struct WorkflowClusterTests {
                 }
                 candidate += 1
             }
-            for id in ids { _ = try await client.start(Pipeline.self, id: id, input: .init(steps: 2, sleepMs: 1_500)) }
+            // Long sleeps between steps: the new owners are still running them when the paused runner resumes.
+            for id in ids { _ = try await client.start(Pipeline.self, id: id, input: .init(steps: 3, sleepMs: 4_000)) }
             try await paused.process.waitForLine(containing: "roost.workflow=Pipeline [Roost] execution suspended",
                                                  count: ids.count)
             paused.process.signal(SIGSTOP)
             _ = try await harness.awaitAssignment(to: runners.dropFirst().map(\.address))
-            for id in ids {
-                _ = try await client.result(of: Pipeline.self, id: id, timeout: .seconds(60))
-            }
+            // The new owners have taken every execution over and run its second step.
+            try await harness.awaitCount("""
+                SELECT count(*)::int FROM example_effects WHERE execution_id = ANY(\(ids)) AND step = 'step-2'
+                """, atLeast: ids.count)
+            let running = try await harness.count("""
+                SELECT count(*)::int FROM executions WHERE id = ANY(\(ids)) AND status IN ('running', 'waiting')
+                """)
             paused.process.signal(SIGCONT)
-            // Resumed, it wakes from its sleeps with stale leases; it must detach and rejoin without writing.
+            try require(running == ids.count, "every execution was still running elsewhere when the runner resumed")
+            // Resumed, it wakes from its sleeps with stale leases while the executions are still running or
+            // waiting: the status guard lets its writes through, the lease fence refuses them.
             try await paused.process.waitForLine(containing: "runner detached from its shards")
             try await paused.process.waitForLine(containing: "runner joined the cluster", count: 2)
             for id in ids {
-                try require(try await harness.effects(id) == ["step-1": 1, "step-2": 1], "\(id) effects once")
-                let record = try await client.status(workflow: "Pipeline", id: id)
-                try require(record.status == .completed, "\(id) completed")
+                _ = try await client.result(of: Pipeline.self, id: id, timeout: .seconds(60))
+                try require(try await harness.effects(id) == ["step-1": 1, "step-2": 1, "step-3": 1],
+                            "\(id) effects once")
             }
+            let audit = try await ClusterAudit.read(harness.storage)
+            try require(audit.unfencedEntries == 0, "journal writes without the shard's lease: \(audit)")
+            // Each of its runs stopped on noticing the shard had left, or on a write the lease refused while the
+            // execution was still running or waiting; none because the execution had finished meanwhile.
+            let reasons = paused.process.output.split(separator: "\n").filter { $0.contains("execution run stopped") }
+                .flatMap { $0.split(separator: " ").filter { $0.hasPrefix("roost.reason=") } }
+            try require(reasons.allSatisfy { ["roost.reason=moved", "roost.reason=lost(Optional(running))",
+                                              "roost.reason=lost(Optional(waiting))"].contains($0) },
+                        "\(reasons)")
         }
     }
 }
