@@ -19,6 +19,13 @@ public final class PostgresScheduleStore: ScheduleStore {
         self.logger = logger
     }
 
+    public func databaseNow() async throws -> Date {
+        guard let now = try await client.guardedRows("SELECT now()", logger: logger).first?.decode(Date.self) else {
+            throw StorageError(.connectionClosed, "the database did not say what time it is")
+        }
+        return now
+    }
+
     public func register(_ schedule: ScheduleRecord) async throws -> Date {
         let rows = try await client.guardedRows("""
             INSERT INTO \(unescaped: schema).schedules (name, cron, time_zone, workflow, catch_up, next_tick)

@@ -231,6 +231,13 @@ public final class PostgresWorkflowStore: WorkflowStore {
             """, as: ExecutionKey.self)
     }
 
+    public func databaseNow() async throws -> Date {
+        guard let now = try await collect("SELECT now()", as: Date.self).first else {
+            throw StorageError(.connectionClosed, "the database did not say what time it is")
+        }
+        return now
+    }
+
     public func handOff(key: ExecutionKey) async throws {
         _ = try await rows("""
             WITH flagged AS (

@@ -21,11 +21,14 @@ extension Schedule {
     private func run(_ context: SingletonContext, store: any ScheduleStore, executions: Executions) async throws {
         var logger = context.logger
         logger[metadataKey: "roost.schedule"] = "\(name)"
+        // Ticks are due by the database's clock, read each round: a runner whose own clock is off starts them on
+        // time all the same.
         var cursor = try await store.register(ScheduleRecord(
             name: name, cron: cron.description, timeZone: timeZone.identifier, workflow: workflow,
-            catchUp: catchUp.description, nextTick: cron.next(after: Date(), in: timeZone)))
+            catchUp: catchUp.description, nextTick: cron.next(after: try await store.databaseNow(), in: timeZone)))
         while true {
-            let now = Date()
+            let now = try await store.databaseNow()
+            let read = ContinuousClock.now
             let (ticks, skipped) = due(after: cursor, now: now, batch: Self.batch)
             if let skipped {
                 logger.warning("skipped missed ticks older than the catch-up limit", metadata: [
@@ -49,7 +52,7 @@ extension Schedule {
                 logger.warning("the schedule has no next tick; it stops here")
                 return
             }
-            try await Task.sleep(for: .milliseconds(max(0, Int64(next.timeIntervalSinceNow * 1_000))))
+            try await Task.sleep(until: read + .seconds(max(0, next.timeIntervalSince(now))), clock: .continuous)
         }
     }
 }

@@ -14,6 +14,9 @@ public protocol ScheduleStore: Sendable {
 
     /// Every stored schedule, by name.
     func schedules() async throws -> [ScheduleRecord]
+
+    /// The database's clock, which ticks are due by (never a runner's own).
+    func databaseNow() async throws -> Date
 }
 
 /// A schedule as stored.

@@ -55,6 +55,10 @@ public protocol WorkflowStore: Sendable {
     /// - Parameter leases: The leases this process holds; `nil` outside a cluster.
     func takeWakeUps(leases: [ShardLease]?) async throws -> [ExecutionKey]
 
+    /// The database's clock: due times (sleeps, deferred timeouts, back-offs) are compared with it, never with a
+    /// runner's own.
+    func databaseNow() async throws -> Date
+
     /// Hands an unfinished execution whose run stopped without finishing (its shard left, its lease was lost) to
     /// whoever holds its shard now: flags it for the wake-up poll and notifies. Does nothing to a finished one.
     func handOff(key: ExecutionKey) async throws

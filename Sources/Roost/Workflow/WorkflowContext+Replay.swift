@@ -86,7 +86,7 @@ extension WorkflowContext {
     /// without writing anything, and the engine replays it when woken or `parkAfter` before `deadline`.
     func suspend(until deadline: Date?) async throws {
         let now = ContinuousClock.now
-        let instant = deadline.map { now + .seconds(max(0, $0.timeIntervalSinceNow)) }
+        let instant = deadline.map { now + .seconds(max(0, clock.interval(until: $0))) }
         var parkAt = parkAfter.map { now + $0 }
         // Due soon after the park time: the timer would resume it at once, so it stays in memory.
         if let parkAfter, let instant, instant <= now + parkAfter * 2 { parkAt = nil }
@@ -102,13 +102,13 @@ extension WorkflowContext {
         if !signalled, let parkAt, ContinuousClock.now >= parkAt { try stop(.parked(deadline)) }
     }
 
-    /// Waits until `due` by this process's clock, waking early only to check for cancellation.
+    /// Waits until `due` by the database's clock, waking early only to check for cancellation.
     ///
     /// The caller resets the waiter before writing the state this wait depends on.
     func waitUntil(_ due: Date) async throws {
-        while due > Date() {
+        while due > clock.now {
             try await suspend(until: due)
-            guard due > Date() else { return }
+            guard due > clock.now else { return }
             waiter.reset()
             let state = try await durable { try await store.waitState(key: key, deferred: nil) }
             try stopIfFinished(state.status)

@@ -22,6 +22,8 @@ public final class WorkflowContext: Sendable {
     let coder: PayloadCoder
     let store: any WorkflowStore
     let waiter: Waiter
+    /// The database's clock, which due times are computed from and compared with.
+    let clock: DatabaseClock
     let state: Mutex<ReplayState>
     let onSuspend: @Sendable () -> Void
     /// How long a wait stays in memory before the run is parked; `nil` never parks.
@@ -32,7 +34,7 @@ public final class WorkflowContext: Sendable {
     let stillHosted: @Sendable () -> Bool
 
     init(record: ExecutionRecord, journal: [JournalEntry], store: any WorkflowStore, coder: PayloadCoder,
-         waiter: Waiter, logger: Logger, parkAfter: Duration?, lease: ShardLease?,
+         waiter: Waiter, clock: DatabaseClock, logger: Logger, parkAfter: Duration?, lease: ShardLease?,
          stillHosted: @escaping @Sendable () -> Bool, onSuspend: @escaping @Sendable () -> Void) {
         executionId = record.id
         workflowName = record.workflow
@@ -41,6 +43,7 @@ public final class WorkflowContext: Sendable {
         self.store = store
         self.coder = coder
         self.waiter = waiter
+        self.clock = clock
         self.logger = logger
         self.onSuspend = onSuspend
         self.parkAfter = parkAfter
@@ -148,7 +151,7 @@ public final class WorkflowContext: Sendable {
                 let error = FailureInfo(failure.underlying, fallback: .activityFailed)
                 logger.debug("activity attempt failed", metadata: ["roost.activity": "\(name)",
                                                                    "roost.attempt": "\(attempts)"])
-                let due = Timestamp.rounded(Date().addingTimeInterval(retry.backoff(after: attempts).seconds))
+                let due = Timestamp.rounded(clock.now.addingTimeInterval(retry.backoff(after: attempts).seconds))
                 if attempts >= retry.maximumAttempts {
                     try await write([JournalEntry(position: position, kind: .activity, name: name, state: .failed,
                                                   attempts: attempts, error: error,
@@ -172,7 +175,7 @@ public final class WorkflowContext: Sendable {
     ///   - duration: How long from the first time this call runs.
     /// - Throws: A ``WorkflowError`` `cancelled` if the execution is cancelled meanwhile.
     public func sleep(_ name: String, for duration: Duration) async throws {
-        try await sleep(name) { Date().addingTimeInterval(duration.seconds) }
+        try await sleep(name) { clock.now.addingTimeInterval(duration.seconds) }
     }
 
     /// Sleeps durably until a point in time. See ``sleep(_:for:)``.
@@ -193,11 +196,11 @@ public final class WorkflowContext: Sendable {
                                           dueAt: dueAt)], status: .waiting)
         }
         try await waitUntil(dueAt)
-        RoostMetrics.timerFired(lateness: .milliseconds(Int64(Date().timeIntervalSince(dueAt) * 1000)))
+        RoostMetrics.timerFired(lateness: .milliseconds(Int64(clock.now.timeIntervalSince(dueAt) * 1000)))
         WakeUpSpan.record(.timer, name: name, since: dueAt, workflow: workflowName, execution: executionId)
         // Journaled with the next durable write: a replay of a sleep past its due time returns at once anyway.
         journalLater(JournalEntry(position: position, kind: .sleep, name: name, state: .completed,
-                            result: try coder.encode(Timestamp.rounded(Date()), what: "fire time"), dueAt: dueAt))
+                            result: try coder.encode(Timestamp.rounded(clock.now), what: "fire time"), dueAt: dueAt))
     }
 
     // MARK: Deferreds
@@ -219,7 +222,7 @@ public final class WorkflowContext: Sendable {
         }
         var deadline = recorded?.dueAt
         if recorded == nil {
-            deadline = timeout.map { Timestamp.rounded(Date().addingTimeInterval($0.seconds)) }
+            deadline = timeout.map { Timestamp.rounded(clock.now.addingTimeInterval($0.seconds)) }
             waiter.reset()
             try await write([JournalEntry(position: position, kind: .deferred, name: deferred.name, state: .waiting,
                                           dueAt: deadline)], status: .waiting)
@@ -239,7 +242,7 @@ public final class WorkflowContext: Sendable {
                 value = state.value
                 // A wait that suspended and was woken by a resolve: how long the wake-up took.
                 if suspended, let resolvedAt = state.resolvedAt {
-                    RoostMetrics.wakeUp(latency: .milliseconds(Int64(Date().timeIntervalSince(resolvedAt) * 1000)))
+                    RoostMetrics.wakeUp(latency: .milliseconds(Int64(clock.now.timeIntervalSince(resolvedAt) * 1000)))
                     WakeUpSpan.record(.deferred, name: deferred.name, since: resolvedAt, workflow: workflowName,
                                       execution: executionId)
                 }
@@ -251,7 +254,7 @@ public final class WorkflowContext: Sendable {
                                     result: value, dueAt: deadline))
                 return try coder.decode(Value.self, from: value, what: what)
             }
-            if let deadline, deadline <= Date() {
+            if let deadline, deadline <= clock.now {
                 let error = WorkflowError(.timedOut, "deferred '\(deferred.name)' of execution '\(executionId)' "
                                           + "was not resolved by \(Timestamp.format(deadline))")
                 try await write([JournalEntry(position: position, kind: .deferred, name: deferred.name,
@@ -271,7 +274,7 @@ public final class WorkflowContext: Sendable {
 
     /// The current time, journaled: a replay returns the time of the first run.
     public func now() throws -> Date {
-        try deterministic(.now, "now", Date.self) { Date() }
+        try deterministic(.now, "now", Date.self) { clock.now }
     }
 
     /// A random UUID, journaled: a replay returns the same UUID.

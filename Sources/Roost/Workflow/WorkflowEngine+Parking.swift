@@ -10,10 +10,10 @@ extension WorkflowEngine {
         while !Task.isCancelled {
             parkedDueChanged.reset()
             let due = parked.withLock { $0.nextDue }
-            let wakeAt = due.map { ContinuousClock.now + .seconds(max(0, $0.timeIntervalSinceNow - lead)) }
+            let wakeAt = due.map { ContinuousClock.now + .seconds(max(0, databaseClock.interval(until: $0) - lead)) }
             await parkedDueChanged.wait(until: wakeAt)
             guard !Task.isCancelled else { return }
-            let keys = parked.withLock { $0.takeDue(before: Date().addingTimeInterval(lead)) }
+            let keys = parked.withLock { $0.takeDue(before: databaseClock.now.addingTimeInterval(lead)) }
             for key in keys { launchContinuation.yield(Launch(key: key, resuming: true)) }
         }
     }

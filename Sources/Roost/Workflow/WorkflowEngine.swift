@@ -29,6 +29,10 @@ public final class WorkflowEngine: Service, Sendable {
         /// How long an unfinished execution may go without progress, because no live runner holds its shard,
         /// before runners log it as stuck. Defaults to 60 seconds.
         public var stuckAfter: Duration = .seconds(60)
+        /// The runner's own clock. Due times are read from the database's clock, estimated from this one and the
+        /// offset the engine measures against the database at start-up and with every poll; tests skew it.
+        /// Defaults to the system clock.
+        public var clock: @Sendable () -> Date = { Date() }
         /// How often, in a cluster, the engine looks for pending or running executions of its shards that no run
         /// in memory works on (a start or a hand-off whose announcement was lost), and runs them. Defaults to 30
         /// seconds.
@@ -59,6 +63,8 @@ public final class WorkflowEngine: Service, Sendable {
     let resultWaiters = WaiterRegistry()
     let pollNow = Waiter()
     let observers = Subscribers<Event>()
+    /// The database's clock, which every due time is compared with.
+    let databaseClock: DatabaseClock
     /// Executions started in this process whose run has not registered yet.
     let queued = Mutex(Set<ExecutionKey>())
     /// Whether ``run()`` is taking work.
@@ -107,6 +113,7 @@ public final class WorkflowEngine: Service, Sendable {
         self.registry = registry
         self.configuration = configuration
         coder = PayloadCoder(maximumBytes: configuration.maximumPayloadBytes)
+        databaseClock = DatabaseClock(local: configuration.clock)
         self.logger = logger
         (launches, launchContinuation) = AsyncStream.makeStream(of: Launch.self)
     }
@@ -131,6 +138,7 @@ public final class WorkflowEngine: Service, Sendable {
             running.withLock { $0 = false }
             resultWaiters.signalAll()
         }
+        await measureDatabaseClock()
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { await self.pollLoop() }
             group.addTask { await self.parkedTimerLoop() }
@@ -160,6 +168,7 @@ public final class WorkflowEngine: Service, Sendable {
             await pollNow.wait(until: .now + configuration.pollInterval)
             guard !Task.isCancelled else { return }
             polls += 1
+            await measureDatabaseClock()
             // Executions stored without a shard come only from clients that started them before any runner had
             // stored the cluster's settings: looking for them now and then is enough.
             await scanAcquiredShards(placing: polls % 30 == 0)
@@ -170,6 +179,15 @@ public final class WorkflowEngine: Service, Sendable {
                 logger.debug("wake-up poll failed", metadata: ["roost.error": "\(String(reflecting: error))"])
             }
             emit(.polled)
+        }
+    }
+
+    /// Measures the offset of the database's clock; until a measurement succeeds, the runner's own clock is used.
+    private func measureDatabaseClock() async {
+        do {
+            try await databaseClock.measure { try await store.databaseNow() }
+        } catch {
+            logger.debug("could not read the database's clock", metadata: ["roost.error": "\(error)"])
         }
     }
 
@@ -293,7 +311,8 @@ public final class WorkflowEngine: Service, Sendable {
         if let lease { logger[metadataKey: "roost.shard"] = "\(lease.shard)" }
         guard let workflow = try? registry.workflow(named: record.workflow) else { return .skipped }
         let context = WorkflowContext(record: record, journal: claimed.journal, store: store, coder: coder,
-                                      waiter: waiter, logger: logger, parkAfter: configuration.parkAfter,
+                                      waiter: waiter, clock: databaseClock, logger: logger,
+                                      parkAfter: configuration.parkAfter,
                                       lease: lease, stillHosted: { [weak self] in self?.stillHolds(lease) ?? false }) {
             [weak self] in self?.emit(.suspended(key))
         }
