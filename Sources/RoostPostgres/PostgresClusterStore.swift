@@ -247,6 +247,13 @@ public final class PostgresClusterStore: ClusterStore {
 
     // MARK: Status
 
+    public func leftGracefully(address: String) async throws -> Bool {
+        try await client.guardedRows("""
+            SELECT stopped_at IS NOT NULL FROM \(unescaped: schema).runners WHERE address = \(address)
+            ORDER BY started_at DESC LIMIT 1
+            """, logger: logger).first?.decode(Bool.self) ?? false
+    }
+
     public func liveRunners() async throws -> [String] {
         var runners: [String] = []
         for row in try await client.guardedRows(

@@ -36,6 +36,27 @@ struct PersistedCallTests {
         }
     }
 
+    @Test("a call in flight to a runner that stops answering is routed to the next owner once the runner's lease expires, not left to its deadline")
+    func inFlightCallRerouted() async throws {
+        try await withProcesses { harness in
+            let runners = try await harness.startCluster(2)
+            _ = try await harness.awaitAssignment(to: runners.map(\.address))
+            let stalled = runners.first { $0.address == harness.owner(of: "stalled", among: runners) }!
+            try await harness.withClusterClient { system in
+                _ = try await withDelivery(.persisted) {
+                    try await system.entity(Counter.self, id: "stalled").increment(by: 1)
+                }
+                // Paused, the owner keeps its connections open and answers nothing.
+                stalled.process.signal(SIGSTOP)
+                defer { stalled.process.signal(SIGCONT) }
+                let value = try await withDelivery(.persisted) {
+                    try await system.entity(Counter.self, id: "stalled").increment(by: 1)
+                }
+                try require(value == 2, "the call ran once on the next owner: \(value)")
+            }
+        }
+    }
+
     @Test("persisted calls keep coming through kill -9 of a runner: every caller gets its reply, every call runs")
     func noCallLostOnKill() async throws {
         try await withProcesses { harness in

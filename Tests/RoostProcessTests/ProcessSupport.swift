@@ -100,7 +100,8 @@ final class ProcessHarness: Sendable {
     }
 
     /// Runs `body` with the client library's cluster system, which calls entities on the runners.
-    func withClusterClient(_ body: @Sendable (ClusterSystem) async throws -> Void) async throws {
+    func withClusterClient<Result: Sendable>(_ body: @Sendable (ClusterSystem) async throws -> Result) async throws
+        -> Result {
         try await client.withEntities(body)
     }
 

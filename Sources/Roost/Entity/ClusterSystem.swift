@@ -75,6 +75,10 @@ public final class ClusterSystem: DistributedActorSystem, ShardHost, Service, Se
     private let transport: HTTP2ServerTransport.Posix?
     private let server = Mutex<GRPCServer<HTTP2ServerTransport.Posix>?>(nil)
     private let stopping = Waiter()
+    /// Calls in flight, given up when their runner leaves.
+    private let departures = DepartureWatch()
+    /// Signalled when the store announces a membership change (a client's system only).
+    private let membershipChanged = Waiter()
 
     /// The address an entity being activated gets from ``assignID(_:)``.
     @TaskLocal static var activating: EntityAddress?
@@ -172,6 +176,7 @@ public final class ClusterSystem: DistributedActorSystem, ShardHost, Service, Se
                 group.addTask { await self.connections.run() }
                 if let server { group.addTask { try await server.serve() } }
                 group.addTask { await self.passivationLoop() }
+                if let store = self.store { group.addTask { await self.followMembership(of: store) } }
                 if let delivery = self.delivery { group.addTask { await delivery.run(in: self) } }
             }
         } onGracefulShutdown: {
@@ -196,6 +201,7 @@ public final class ClusterSystem: DistributedActorSystem, ShardHost, Service, Se
     public func shutdown() {
         // First, so that calls the server's graceful shutdown interrupts know it was not their callers.
         stopping.signal()
+        membershipChanged.signal()
         connections.shutdown()
         server.withLock { $0?.beginGracefulShutdown() }
         delivery?.shutdown()
@@ -226,6 +232,7 @@ public final class ClusterSystem: DistributedActorSystem, ShardHost, Service, Se
     public func observed(liveRunners runners: [String]) {
         liveRunners.withLock { $0 = runners }
         connections.keep(only: Set(runners))
+        departures.observed(live: Set(runners))
     }
 
     // MARK: Pings
@@ -256,7 +263,7 @@ public final class ClusterSystem: DistributedActorSystem, ShardHost, Service, Se
                     reply = await handleHere(call)
                 } else {
                     do {
-                        reply = try await connections.call(call, at: owner, timeout: deadline - .now)
+                        reply = try await callUnlessDeparted(call, at: owner, timeout: deadline - .now)
                     } catch let error as RPCError where error.code == .unavailable {
                         reply = EntityReply(error: EntityCallError(EntityCallError.notHere,
                                                                    "runner \(owner) is unreachable: "
@@ -281,6 +288,56 @@ public final class ClusterSystem: DistributedActorSystem, ShardHost, Service, Se
             try await Task.sleep(for: delay)
             delay = min(delay * 2, .milliseconds(500))
             if store != nil { try await refreshRunners() }
+        }
+    }
+
+    /// Sends a call to another runner. A client's system gives the call up as not delivered when the store shows
+    /// that runner dead or expired while the call is in flight (not when it left gracefully: it drains its calls),
+    /// and routes it to the shard's next owner, where a persisted call is looked up first since it may have run.
+    private func callUnlessDeparted(_ call: WireCall, at owner: String, timeout: Duration) async throws
+        -> EntityReply {
+        guard let store else { return try await connections.call(call, at: owner, timeout: timeout) }
+        return try await departures.watching(owner) { departed in
+            try await withThrowingTaskGroup(of: EntityReply?.self) { group in
+                group.addTask { try await self.connections.call(call, at: owner, timeout: timeout) }
+                group.addTask {
+                    await departed.wait(until: nil)
+                    // A runner that left gracefully (or one the store cannot tell about) answers its calls before it
+                    // exits: wait for the reply, which ends this wait.
+                    if (try? await store.leftGracefully(address: owner)) != false {
+                        try? await Task.sleep(for: timeout * 2)
+                    }
+                    return nil
+                }
+                // Deaths the store announces come at once; an expiry (a runner paused past its lease) is seen by
+                // reading the live runners while the call waits.
+                group.addTask {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: .seconds(1))
+                        try? await self.refreshRunners()
+                    }
+                    return nil
+                }
+                defer { group.cancelAll() }
+                if let reply = try await group.next() ?? nil { return reply }
+                return EntityReply(error: EntityCallError(EntityCallError.notHere,
+                                                          "runner \(owner) left the cluster with the call in flight"))
+            }
+        }
+    }
+
+    /// Keeps a client's view of the live runners current: refreshes it whenever the store announces that a runner
+    /// joined, left or was declared dead, so that calls in flight to a dead runner are given up at once.
+    private func followMembership(of store: any ClusterStore) async {
+        let token = store.addMembershipHandler { [membershipChanged] in membershipChanged.signal() }
+        defer { store.removeMembershipHandler(token) }
+        while !Task.isCancelled {
+            membershipChanged.reset()
+            // After the reset: a shutdown signals `stopping` before this waiter.
+            guard !stopping.isSignalled else { return }
+            await membershipChanged.wait(until: nil)
+            guard !Task.isCancelled, !stopping.isSignalled else { return }
+            try? await refreshRunners()
         }
     }
 

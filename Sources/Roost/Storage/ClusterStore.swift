@@ -35,6 +35,10 @@ public protocol ClusterStore: Sendable {
     /// The addresses of the live runners.
     func liveRunners() async throws -> [String]
 
+    /// Whether the runner last registered at `address` left the cluster gracefully (it drains its calls) rather
+    /// than died or expired.
+    func leftGracefully(address: String) async throws -> Bool
+
     /// Runners and shard owners as the store sees them.
     func status() async throws -> ClusterStatus
 
