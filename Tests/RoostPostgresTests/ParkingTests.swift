@@ -56,8 +56,10 @@ struct ParkingTests {
                                         logger: TestDatabase.logger)
             let events = EngineEvents(engine)
             try await withRunningEngine(engine) { engine in
+                // Long enough that the run parks (it stays in memory when due within two park intervals) however
+                // slowly a loaded machine writes the sleep: 3 s was not, with the whole suite running.
                 let key = try await engine.executions.start(TwoSleeps.self, id: "nap",
-                                                            input: .init(first: 3_000, second: 10)).record.key
+                                                            input: .init(first: 10_000, second: 10)).record.key
                 try await events.first { $0 == .parked(key) }
                 let output = try await engine.executions.result(of: TwoSleeps.self, id: "nap")
                 let due = try #require(try await storage.store.journal(key: key).first?.dueAt)
