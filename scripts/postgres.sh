@@ -104,7 +104,7 @@ start() {
     touch "$log"; [[ $(id -u) -eq 0 ]] && chown "$(owner)" "$log"
     ( close_inherited_fds; as_owner "$bin/pg_ctl" -D "$data" -l "$log" -w -t 60 start -o "\
         -c listen_addresses=127.0.0.1 -c port=$wanted -c unix_socket_directories='' \
-        -c max_connections=500 -c shared_preload_libraries=pg_stat_statements \
+        -c max_connections=1000 -c shared_preload_libraries=pg_stat_statements \
         -c pg_stat_statements.track=all" ) >/dev/null 2>>"$log" || { tail -20 "$log" >&2; exit 1; }
     if ! as_owner "$bin/psql" -h 127.0.0.1 -p "$wanted" -U "$user" -d postgres -Atqc \
         "SELECT 1 FROM pg_database WHERE datname = '$database'" | grep -q 1; then

@@ -42,8 +42,9 @@ public struct ClusterSettings: Hashable, Sendable, Codable {
         }
         guard shardGroups.contains(Self.defaultGroup) else {
             throw WorkflowError(.invalidArgument, "the shard groups (\(shardGroups.joined(separator: ","))) must "
-                                + "include '\(Self.defaultGroup)': workflow executions, singletons and schedules live "
-                                + "on it, and without it none of them would run; add '\(Self.defaultGroup)' to the list")
+                                + "include '\(Self.defaultGroup)': workflow executions, singletons and schedules "
+                                + "live on it, and without it none of them would run; add '\(Self.defaultGroup)' "
+                                + "to the list")
         }
         guard Set(shardGroups).count == shardGroups.count else {
             throw WorkflowError(.invalidArgument, "shard group names repeat: \(shardGroups.joined(separator: ","))")
