@@ -56,11 +56,11 @@ struct HTTPAPITests {
     static let token = "test-token-0123456789"
 
     /// A runner serving the API, and a client for it.
-    private func withAPI(token: String? = HTTPAPITests.token,
+    private func withAPI(token: String? = HTTPAPITests.token, environment extra: [String: String] = [:],
                          _ body: (ProcessHarness, CurlClient) async throws -> Void) async throws {
         try await withProcesses { harness in
             let port = FreePort.next()
-            var environment = ["ROOST_HTTP_ADDRESS": "127.0.0.1:\(port)"]
+            var environment = extra.merging(["ROOST_HTTP_ADDRESS": "127.0.0.1:\(port)"]) { $1 }
             if let token { environment["ROOST_API_TOKEN"] = token }
             let runner = try await harness.startRunner("http", environment: environment)
             try await runner.waitForLine(containing: "Server started and listening")
@@ -164,7 +164,9 @@ struct HTTPAPITests {
 
     @Test("/metrics serves Prometheus text without a token: executions, activities, timers, wake-ups, shards, database pool")
     func metrics() async throws {
-        try await withAPI { harness, api in
+        // Runs never park: a resolve that reaches a loaded machine late must still wake the run in memory, the
+        // wake-up this test counts (a parked run is replayed instead, and counts none).
+        try await withAPI(environment: ["ROOST_PARK_AFTER_MS": "0"]) { harness, api in
             _ = try await api.call("POST", "/v1/workflows/Order/executions",
                                    body: #"{"id": "m-1", "input": {"orderId": "o", "amount": 1}}"#)
             _ = try await api.call("GET", "/v1/workflows/Order/executions/m-1/result?wait=60")
