@@ -108,13 +108,19 @@ struct SingletonTests {
             try await zombie.process.waitForLine(containing: "singleton stopped", count: stopsBefore + 1)
             try require(try await runs(harness).first { $0.id == paused.id }?.stoppedAt == nil,
                         "the zombie wrote nothing under its lost lease")
-            // It rejoins as a new incarnation and its shard is assigned back to it: the placement elsewhere hands
-            // over before the singleton starts on it again.
-            let back = try await awaitMove(from: elsewhere, harness)
+            // It rejoins as a new incarnation and its shard is assigned back to it: the singleton comes back to it.
+            // On a loaded machine the shard may move once more on the way (a heartbeat late by more than the 1 s
+            // lease); whatever the moves, each placement starts only once the one before it has stopped.
+            try await harness.awaitCount("""
+                SELECT count(*)::int FROM example_singleton_runs
+                WHERE id > \(elsewhere.id) AND stopped_at IS NULL AND runner = \(zombie.address)
+                """, atLeast: 1)
             let history = try await runs(harness)
-            try require(back.runner == zombie.address, "the singleton moved back to its shard's owner: \(history)")
-            try require(history.first { $0.id == elsewhere.id }?.stoppedAt.map { $0 <= back.startedAt } == true,
-                        "the placement elsewhere stopped before the singleton started again: \(history)")
+            let handedOver = history.filter { $0.id >= elsewhere.id }.sorted { $0.id < $1.id }
+            for (before, after) in zip(handedOver, handedOver.dropFirst()) {
+                try require(before.stoppedAt.map { $0 <= after.startedAt } == true,
+                            "placement \(before.id) stopped before \(after.id) started: \(history)")
+            }
             try require(history.first { $0.id == paused.id }?.stoppedAt == nil,
                         "the zombie's stale placement stays as it left it: \(history)")
         }
