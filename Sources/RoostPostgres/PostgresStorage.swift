@@ -45,8 +45,9 @@ public final class PostgresStorage: Service, Sendable {
         clientConfiguration.options.additionalStartupParameters.append(("application_name", presence.poolName))
         client = PostgresClient(configuration: clientConfiguration, backgroundLogger: poolLogger)
         var livenessConfiguration = configuration.clientConfiguration
+        // No connection kept when idle: a heartbeat every few seconds keeps one open (its session is the runner's
+        // presence besides the listener's), and a storage without heartbeats (a client, a test) holds none.
         livenessConfiguration.options.maximumConnections = 2
-        livenessConfiguration.options.minimumConnections = 1
         livenessConfiguration.options.additionalStartupParameters.append(("application_name", presence.name))
         liveness = PostgresClient(configuration: livenessConfiguration, backgroundLogger: poolLogger)
         store = PostgresWorkflowStore(client: client, schema: configuration.schema, writer: presence.name,
