@@ -20,10 +20,7 @@ public final class PostgresScheduleStore: ScheduleStore {
     }
 
     public func databaseNow() async throws -> Date {
-        guard let now = try await client.guardedRows("SELECT now()", logger: logger).first?.decode(Date.self) else {
-            throw StorageError(.connectionClosed, "the database did not say what time it is")
-        }
-        return now
+        try await client.databaseNow(logger: logger)
     }
 
     public func register(_ schedule: ScheduleRecord) async throws -> Date {

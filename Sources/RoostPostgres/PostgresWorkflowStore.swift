@@ -232,10 +232,7 @@ public final class PostgresWorkflowStore: WorkflowStore {
     }
 
     public func databaseNow() async throws -> Date {
-        guard let now = try await collect("SELECT now()", as: Date.self).first else {
-            throw StorageError(.connectionClosed, "the database did not say what time it is")
-        }
-        return now
+        try await client.databaseNow(logger: logger)
     }
 
     public func handOff(key: ExecutionKey) async throws {

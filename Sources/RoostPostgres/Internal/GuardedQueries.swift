@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import PostgresNIO
 
@@ -16,5 +17,15 @@ extension PostgresClient {
     /// Every row of a query on a connection of the pool, failing if the connection closes under it.
     func guardedRows(_ query: PostgresQuery, logger: Logger) async throws -> [PostgresRow] {
         try await withConnection { try await $0.guardedRows(query, logger: logger) }
+    }
+}
+
+extension PostgresClient {
+    /// The database's clock (`now()`), which due times and cron ticks are compared with.
+    func databaseNow(logger: Logger) async throws -> Date {
+        guard let now = try await guardedRows("SELECT now()", logger: logger).first?.decode(Date.self) else {
+            throw StorageError(.connectionClosed, "the database did not say what time it is")
+        }
+        return now
     }
 }
