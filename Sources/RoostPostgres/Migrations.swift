@@ -304,6 +304,69 @@ public enum Migrations {
             END
             $$;
             """),
+        Migration(version: 10, name: "a waiting execution's due time on its row", sql: """
+            ALTER TABLE {schema}.executions ADD COLUMN due_at timestamptz;
+            COMMENT ON COLUMN {schema}.executions.due_at IS
+                'While the execution is waiting: when its wait is due (a sleep''s due time, a deferred''s timeout, '
+                'an activity''s next attempt), NULL for a wait with no due time. Written with the waiting journal '
+                'entry, so due work is found by an index range, without replaying anything';
+            UPDATE {schema}.executions e SET due_at = (
+                SELECT j.due_at FROM {schema}.journal j
+                WHERE j.execution = e.key AND j.state IN ('waiting', 'retrying')
+                ORDER BY j.position DESC LIMIT 1)
+            WHERE e.status = 'waiting';
+            CREATE INDEX executions_due ON {schema}.executions (due_at)
+                WHERE status = 'waiting' AND due_at IS NOT NULL;
+            DROP FUNCTION {schema}.write_activity(bigint, text, text, text, bigint, text);
+            CREATE FUNCTION {schema}.write_activity(target bigint, entries text, new_status text, lease_group text,
+                                                    lease_epoch bigint, writer text,
+                                                    new_due timestamptz DEFAULT NULL) RETURNS void
+            LANGUAGE plpgsql VOLATILE AS $$
+            DECLARE
+                shard_epoch bigint;
+            BEGIN
+                -- Four statements rather than one with "lease_epoch IS NULL OR ...": PostgreSQL reuses a generic
+                -- plan only when no parameter value makes a custom plan look cheaper.
+                IF lease_epoch IS NULL AND new_status IS NULL THEN
+                    PERFORM FROM {schema}.executions e
+                    WHERE e.key = target AND e.status IN ('running', 'waiting') FOR SHARE OF e;
+                ELSIF lease_epoch IS NULL THEN
+                    UPDATE {schema}.executions e
+                    SET status = new_status, updated_at = now(),
+                        due_at = CASE WHEN new_status = 'waiting' THEN new_due END
+                    WHERE e.key = target AND e.status IN ('running', 'waiting');
+                ELSIF new_status IS NULL THEN
+                    SELECT (SELECT l.epoch FROM {schema}.shard_leases l
+                            WHERE l.shard_group = lease_group AND l.shard = e.shard)
+                    INTO shard_epoch FROM {schema}.executions e
+                    WHERE e.key = target AND e.status IN ('running', 'waiting')
+                      AND {schema}.hold_lease(lease_group, e.shard, lease_epoch)
+                    FOR SHARE OF e;
+                ELSE
+                    UPDATE {schema}.executions e
+                    SET status = new_status, updated_at = now(),
+                        due_at = CASE WHEN new_status = 'waiting' THEN new_due END
+                    WHERE e.key = target AND e.status IN ('running', 'waiting')
+                      AND {schema}.hold_lease(lease_group, e.shard, lease_epoch)
+                    RETURNING (SELECT l.epoch FROM {schema}.shard_leases l
+                               WHERE l.shard_group = lease_group AND l.shard = e.shard)
+                    INTO shard_epoch;
+                END IF;
+                IF NOT FOUND THEN
+                    RAISE EXCEPTION 'execution % is not running or waiting, or its shard lease is lost', target
+                        USING ERRCODE = 'RF001';
+                END IF;
+                PERFORM {schema}.write_journal(target, entries, writer, shard_epoch);
+            END
+            $$;
+            COMMENT ON FUNCTION {schema}.write_activity(bigint, text, text, text, bigint, text, timestamptz) IS
+                'Every journal write of a run but its outcome: writes the entries (and the status, if given) if '
+                'the execution is running or waiting and the lease, if given, is held, share-locking the '
+                'execution so a concurrent cancel waits for the commit; otherwise raises RF001. A change to '
+                'waiting stores new_due as the execution''s due time; any other change of status clears it. A '
+                'statement activity calls it in its own statement, which the error undoes with it. Its plans are '
+                'cached for the session, so the statement around it is cheap to plan.';
+            """),
     ]
 
     /// A migration's statements: its SQL split at each `;` that ends a line outside a `$$`-quoted function body.

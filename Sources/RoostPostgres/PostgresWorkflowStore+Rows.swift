@@ -5,11 +5,14 @@ import Roost
 
 extension PostgresWorkflowStore {
     /// Writes journal entries, and the status if given, in one statement, if the execution is running or
-    /// waiting (see ``Statements/WriteJournal``).
+    /// waiting (see ``Statements/WriteJournal``). Entries that begin a wait (a sleep, a deferred wait, an activity's
+    /// back-off) leave the execution waiting with that wait's due time on its row, whatever status was given.
     func guardedWrite(key: ExecutionKey, entries: [JournalEntry], status: ExecutionStatus?, lease: ShardLease?,
                       on connection: PostgresConnection) async throws {
-        let statement = Statements.WriteJournal(key: key, entries: Self.journalJSON(entries), status: status?.rawValue,
-                                                lease: lease, writer: writer)
+        let wait = entries.last { $0.state == .waiting || $0.state == .retrying }
+        let statement = Statements.WriteJournal(key: key, entries: Self.journalJSON(entries),
+                                                status: wait == nil ? status?.rawValue : ExecutionStatus.waiting.rawValue,
+                                                due: wait?.dueAt, lease: lease, writer: writer)
         let logger = logger
         do {
             try await StatementGuard.shared.run(on: connection) {

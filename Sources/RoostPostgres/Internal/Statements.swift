@@ -18,24 +18,28 @@ enum Statements {
     /// Journal entries, with a change of status if given, through `write_activity`: written only while the
     /// execution is running or waiting and the lease, if given, is held; otherwise it raises
     /// ``notWritableState``. It share-locks the execution, so a concurrent cancel waits for this
-    /// commit and a committed cancel makes it write nothing.
+    /// commit and a committed cancel makes it write nothing. A change to `waiting` stores `due` on the execution's
+    /// row; any other change of status clears it.
     struct WriteJournal: PostgresPreparedStatement {
-        static let sql = "SELECT write_activity($1, $2, $3, $4, $5, $6)"
-        static let bindingDataTypes: [PostgresDataType] = [.int8, .text, .text, .text, .int8, .text]
+        static let sql = "SELECT write_activity($1, $2, $3, $4, $5, $6, $7::timestamptz)"
+        static let bindingDataTypes: [PostgresDataType] = [.int8, .text, .text, .text, .int8, .text, .text]
         var key: ExecutionKey
         var entries: String
         var status: String?
+        var due: Date?
         var lease: ShardLease?
         var writer: String
 
         func makeBindings() throws -> PostgresBindings {
-            var bindings = PostgresBindings(capacity: 6)
+            var bindings = PostgresBindings(capacity: 7)
             bindings.append(key)
             bindings.append(entries)
             bindings.append(status)
             bindings.append(lease?.shard.group)
             bindings.append(lease?.epoch)
             bindings.append(writer)
+            // As the journal's JSON has it, so that the row's due time and the entry's are the same instant.
+            bindings.append(due.map(Timestamp.format))
             return bindings
         }
 
