@@ -317,6 +317,12 @@ public enum Migrations {
             WHERE e.status = 'waiting';
             CREATE INDEX executions_due ON {schema}.executions (due_at)
                 WHERE status = 'waiting' AND due_at IS NOT NULL;
+            DROP INDEX {schema}.executions_unfinished_by_shard;
+            CREATE INDEX executions_unfinished_by_shard ON {schema}.executions (shard, updated_at)
+                WHERE status IN ('pending', 'running', 'waiting');
+            COMMENT ON INDEX {schema}.executions_unfinished_by_shard IS
+                'A shard''s unfinished executions, least recently changed first: the stuck check reads only the '
+                'shards no live runner holds';
             DROP FUNCTION {schema}.write_activity(bigint, text, text, text, bigint, text);
             CREATE FUNCTION {schema}.write_activity(target bigint, entries text, new_status text, lease_group text,
                                                     lease_epoch bigint, writer text,

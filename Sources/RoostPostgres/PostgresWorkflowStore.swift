@@ -90,15 +90,32 @@ public final class PostgresWorkflowStore: WorkflowStore {
     }
 
     public func stuckExecutions(olderThan age: Duration, limit: Int) async throws -> [StuckExecution] {
+        // Only the shards no live runner holds are read, each through the index of its unfinished executions by
+        // age, and the executions without a shard through theirs: the cost is that of what is stuck, not of every
+        // unfinished execution.
         try await rows("""
-            SELECT e.workflow, e.id, e.shard, e.updated_at FROM \(unescaped: schema).executions e
-            WHERE e.status IN ('pending', 'running', 'waiting')
-              AND e.updated_at < now() - \(age.wholeMilliseconds) * interval '1 millisecond'
-              AND NOT EXISTS (
-                  SELECT 1 FROM \(unescaped: schema).shard_leases l
-                  JOIN \(unescaped: schema).runners r ON r.incarnation = l.owner AND r.expires_at > now()
-                  WHERE l.shard_group = \(ClusterSettings.defaultGroup) AND l.shard = e.shard)
-            ORDER BY e.updated_at LIMIT \(limit)
+            WITH cutoff AS (
+                SELECT now() - \(age.wholeMilliseconds) * interval '1 millisecond' AS at
+            ), orphaned AS (
+                SELECT s.shard FROM \(unescaped: schema).cluster_settings c,
+                     generate_series(0, c.value::int - 1) AS s(shard)
+                WHERE c.name = 'shards_per_group' AND NOT EXISTS (
+                    SELECT 1 FROM \(unescaped: schema).shard_leases l
+                    JOIN \(unescaped: schema).runners r ON r.incarnation = l.owner AND r.expires_at > now()
+                    WHERE l.shard_group = \(ClusterSettings.defaultGroup) AND l.shard = s.shard)
+            ), stuck AS (
+                SELECT x.* FROM orphaned o CROSS JOIN LATERAL (
+                    SELECT e.workflow, e.id, e.shard, e.updated_at FROM \(unescaped: schema).executions e
+                    WHERE e.shard = o.shard AND e.status IN ('pending', 'running', 'waiting')
+                      AND e.updated_at < (SELECT at FROM cutoff)
+                    ORDER BY e.updated_at LIMIT \(limit)) x
+                UNION ALL
+                (SELECT e.workflow, e.id, e.shard, e.updated_at FROM \(unescaped: schema).executions e
+                 WHERE e.shard IS NULL AND e.status IN ('pending', 'running', 'waiting')
+                   AND e.updated_at < (SELECT at FROM cutoff)
+                 ORDER BY e.key LIMIT \(limit))
+            )
+            SELECT workflow, id, shard, updated_at FROM stuck ORDER BY updated_at LIMIT \(limit)
             """, on: nil).map { row in
             let (workflow, id, shard, updated) = try row.decode((String, String, Int?, Date).self)
             return StuckExecution(workflow: workflow, id: id, shard: shard, updatedAt: updated)
