@@ -92,7 +92,8 @@ public final class PostgresWorkflowStore: WorkflowStore {
     public func stuckExecutions(olderThan age: Duration, limit: Int) async throws -> [StuckExecution] {
         // Only the shards no live runner holds are read, each through the index of its unfinished executions by
         // age, and the executions without a shard through theirs: the cost is that of what is stuck, not of every
-        // unfinished execution.
+        // unfinished execution. Executions without a shard have never run, so their order by key is their order by
+        // age, which their index gives.
         try await rows("""
             WITH cutoff AS (
                 SELECT now() - \(age.wholeMilliseconds) * interval '1 millisecond' AS at
