@@ -373,6 +373,7 @@ public enum Migrations {
                 'statement activity calls it in its own statement, which the error undoes with it. Its plans are '
                 'cached for the session, so the statement around it is cheap to plan.';
             """),
+        wakeUpsThatOutliveTheirRunner,
     ]
 
     /// A migration's statements: its SQL split at each `;` that ends a line outside a `$$`-quoted function body.

@@ -80,15 +80,6 @@ public final class PostgresWorkflowStore: WorkflowStore {
         try await journal(key: key, on: nil)
     }
 
-    public func unfinishedExecutions(workflows: [String], shards: [Int]?) async throws -> [ExecutionKey] {
-        try await collect("""
-            SELECT key FROM \(unescaped: schema).executions
-            WHERE status IN ('pending', 'running', 'waiting') AND workflow = ANY(\(workflows))
-              AND (\(shards)::int[] IS NULL OR shard = ANY(\(shards)::int[]))
-            ORDER BY key
-            """, as: ExecutionKey.self)
-    }
-
     public func stuckExecutions(olderThan age: Duration, limit: Int) async throws -> [StuckExecution] {
         // Only the shards no live runner holds are read, each through the index of its unfinished executions by
         // age, and the executions without a shard through theirs: the cost is that of what is stuck, not of every
@@ -141,11 +132,12 @@ public final class PostgresWorkflowStore: WorkflowStore {
     }
 
     public func waitState(key: ExecutionKey, deferred: String?) async throws -> WaitState {
-        guard let (status, value, resolvedAt) = try await first(Statements.WaitState(key: key, deferred: deferred))
-        else {
+        guard let (status, value, resolvedAt, sequence, flagged)
+            = try await first(Statements.WaitState(key: key, deferred: deferred)) else {
             return WaitState(status: nil, value: nil)
         }
-        return WaitState(status: ExecutionStatus(status), value: value, resolvedAt: resolvedAt)
+        return WaitState(status: ExecutionStatus(status), value: value, resolvedAt: resolvedAt,
+                         wakeMark: WakeMark(sequence: sequence, flagged: flagged))
     }
 
     // MARK: Starting and hosting
@@ -170,7 +162,7 @@ public final class PostgresWorkflowStore: WorkflowStore {
         throw WorkflowError(.notAllowed, "execution '\(execution.id)' of \(execution.workflow) vanished while starting")
     }
 
-    public func claimExecution(key: ExecutionKey, workflows: [String], countingAttempt: Bool,
+    public func claimExecution(key: ExecutionKey, workflows: [String],
                                shards: [ShardLease]?) async throws -> ClaimedExecution? {
         let indices = shards?.map(\.shard.index)
         let epochs = shards?.map(\.epoch)
@@ -179,46 +171,56 @@ public final class PostgresWorkflowStore: WorkflowStore {
             let claimed = try await rows("""
                 UPDATE \(unescaped: schema).executions e
                 SET status = CASE WHEN status = 'pending' THEN 'running' ELSE status END,
-                    attempt = attempt + \(countingAttempt ? 1 : 0), updated_at = now(),
-                    -- The claimer is looking at it now; a flag raised after this claim stays for the poll.
-                    wake_pending = false
+                    attempt = attempt + CASE WHEN status = 'waiting' THEN 0 ELSE 1 END, updated_at = now(),
+                    -- A waiting execution's flag stays until its run acts on it: this runner may die first.
+                    wake_pending = status = 'waiting' AND wake_pending
                 WHERE key = \(key) AND status IN ('pending', 'running', 'waiting') AND workflow = ANY(\(workflows))
                   AND (\(indices)::int[] IS NULL OR EXISTS (
                       SELECT 1 FROM unnest(\(indices)::int[], \(epochs)::bigint[]) AS h(shard, epoch)
                       WHERE h.shard = e.shard AND \(unescaped: schema).hold_lease(\(group), h.shard, h.epoch)))
-                RETURNING \(unescaped: Statements.recordColumns), trace_context::text,
+                RETURNING \(unescaped: Statements.recordColumns), trace_context::text, wake_seq, wake_pending,
                           EXISTS (SELECT 1 FROM \(unescaped: schema).journal j WHERE j.execution = e.key) AS journaled
                 """, on: connection)
             guard let row = claimed.first else { return nil }
             // The record's columns come first; the start's tracing context and whether it has a journal follow.
             let columns = PostgresRandomAccessRow(row)
             let trace = try columns["trace_context"].decode(String?.self)
+            let mark = WakeMark(sequence: try columns["wake_seq"].decode(Int.self),
+                                flagged: try columns["wake_pending"].decode(Bool.self))
             // A new execution has no journal to read: no second round trip for it.
             let journal = try columns["journaled"].decode(Bool.self) ? try await journal(key: key, on: connection) : []
-            return ClaimedExecution(record: try Self.record(row), journal: journal, traceContext: trace)
+            return ClaimedExecution(record: try Self.record(row), journal: journal, traceContext: trace,
+                                    wakeMark: mark)
         }
     }
 
-    public func takeWakeUps(leases: [ShardLease]?) async throws -> [ExecutionKey] {
+    public func takeWakeUps(workflows: [String], leases: [ShardLease]?) async throws -> [ExecutionKey] {
         let indices = leases?.map(\.shard.index)
         let epochs = leases?.map(\.epoch)
         let group = leases?.first?.shard.group ?? ClusterSettings.defaultGroup
-        // Rows a run is writing are left for the next poll rather than waited for: the poll would otherwise hold
-        // every flagged row it had locked while it waits, and the runs writing those rows would wait for it.
+        // Waiting executions are only read: their flags stay until their runs act on them. The others' flags are
+        // cleared, skipping rows a run is writing (left for the next poll rather than waited for: the poll would
+        // otherwise hold every flagged row it had locked while it waits, and the runs writing those rows would
+        // wait for it).
         let take: PostgresQuery = """
-            UPDATE \(unescaped: schema).executions e SET wake_pending = false
-            FROM (
-                SELECT x.key FROM \(unescaped: schema).executions x
-                WHERE x.wake_pending AND (\(indices)::int[] IS NULL OR EXISTS (
+            WITH flagged AS (
+                SELECT x.key, x.status FROM \(unescaped: schema).executions x
+                WHERE x.wake_pending AND x.workflow = ANY(\(workflows)) AND (\(indices)::int[] IS NULL OR EXISTS (
                     SELECT 1 FROM unnest(\(indices)::int[], \(epochs)::bigint[]) AS h(shard, epoch)
                     JOIN \(unescaped: schema).shard_leases l
                       ON l.shard_group = \(group) AND l.shard = h.shard AND l.epoch = h.epoch
                     JOIN \(unescaped: schema).runners r ON r.incarnation = l.owner AND r.expires_at > now()
                     WHERE h.shard = x.shard))
-                FOR UPDATE OF x SKIP LOCKED
-            ) flagged
-            WHERE e.key = flagged.key
-            RETURNING e.key
+            ), cleared AS (
+                UPDATE \(unescaped: schema).executions e SET wake_pending = false
+                WHERE e.key IN (
+                    SELECT y.key FROM \(unescaped: schema).executions y
+                    WHERE y.key = ANY(ARRAY(SELECT key FROM flagged WHERE status <> 'waiting'))
+                      AND y.wake_pending AND y.status <> 'waiting'
+                    FOR UPDATE OF y SKIP LOCKED)
+                RETURNING e.key
+            )
+            SELECT key FROM flagged WHERE (SELECT count(*) FROM cleared) >= 0
             """
         // The flags are cleared by the COMMIT, sent once the keys have arrived: a connection lost before that
         // rolls the clearing back. Once the keys are here they are returned even if the COMMIT's answer is lost,
@@ -241,12 +243,33 @@ public final class PostgresWorkflowStore: WorkflowStore {
         }
     }
 
-    public func runnableExecutions(workflows: [String], shards: [Int]) async throws -> [ExecutionKey] {
+    public func runnableExecutions(workflows: [String], shards: [Int]?) async throws -> [ExecutionKey] {
         try await collect("""
             SELECT key FROM \(unescaped: schema).executions
-            WHERE status IN ('pending', 'running') AND workflow = ANY(\(workflows)) AND shard = ANY(\(shards)::int[])
+            WHERE status IN ('pending', 'running') AND workflow = ANY(\(workflows))
+              AND (\(shards)::int[] IS NULL OR shard = ANY(\(shards)::int[]))
             ORDER BY key
             """, as: ExecutionKey.self)
+    }
+
+    public func dueExecutions(workflows: [String], shards: [Int]?, before limit: Date,
+                              count: Int) async throws -> [DueExecution] {
+        try await rows("""
+            SELECT key, due_at, shard FROM \(unescaped: schema).executions
+            WHERE status = 'waiting' AND due_at IS NOT NULL AND due_at < \(limit) AND workflow = ANY(\(workflows))
+              AND (\(shards)::int[] IS NULL OR shard = ANY(\(shards)::int[]))
+            ORDER BY due_at LIMIT \(count)
+            """, on: nil).map { row in
+            let (key, due, shard) = try row.decode((ExecutionKey, Date, Int?).self)
+            return DueExecution(key: key, due: due, shard: shard)
+        }
+    }
+
+    public func settleWakeUp(key: ExecutionKey, seen: WakeMark) async throws {
+        _ = try await rows("""
+            UPDATE \(unescaped: schema).executions SET wake_pending = false
+            WHERE key = \(key) AND wake_pending AND wake_seq = \(seen.sequence) AND status = 'waiting'
+            """, on: nil)
     }
 
     public func databaseNow() async throws -> Date {
@@ -256,7 +279,7 @@ public final class PostgresWorkflowStore: WorkflowStore {
     public func handOff(key: ExecutionKey) async throws {
         _ = try await rows("""
             WITH flagged AS (
-                UPDATE \(unescaped: schema).executions SET wake_pending = true
+                UPDATE \(unescaped: schema).executions SET wake_pending = true, wake_seq = wake_seq + 1
                 WHERE key = \(key) AND status IN ('pending', 'running', 'waiting')
                 RETURNING key, shard
             )
@@ -417,7 +440,7 @@ public final class PostgresWorkflowStore: WorkflowStore {
             ), retried AS (
                 UPDATE \(unescaped: schema).executions e
                 SET status = 'pending', output = NULL, error = NULL, finished_at = NULL, updated_at = now(),
-                    wake_pending = true
+                    wake_pending = true, wake_seq = e.wake_seq + 1
                 FROM target WHERE e.key = target.key AND e.status = 'failed'
                 RETURNING e.key, e.shard
             ), reopened AS (

@@ -21,40 +21,8 @@ struct HoldInActivity: Workflow {
     }
 }
 
-/// One runner's view of a cluster on the test schema, driven by hand instead of by a ``ShardManager``: its settings
-/// are stored, its incarnation registered, and the test moves its leases in the database and tells its engine.
-private struct HandDrivenRunner {
-    static let settings = ClusterSettings(shardsPerGroup: 4)
-    let storage: PostgresStorage
-    let incarnation = UUID()
-
-    init(storage: PostgresStorage, address: String = "127.0.0.1:7001") async throws {
-        self.storage = storage
-        _ = try await storage.cluster.settings(proposing: Self.settings)
-        _ = try await storage.cluster.register(address: address, incarnation: incarnation, leaseTTL: .seconds(600))
-    }
-
-    /// Acquires shards in the database (each at its next epoch).
-    func acquire(_ shards: [ShardID]) async throws -> [ShardLease] {
-        try await storage.cluster.acquire(shards, incarnation: incarnation)
-    }
-
-    /// Releases shards in the database.
-    func release(_ shards: [ShardID]) async throws {
-        try await storage.cluster.release(shards, incarnation: incarnation)
-    }
-
-    /// An engine that runs the executions of the shards it is told it holds.
-    func engine(_ configuration: WorkflowEngine.Configuration) -> WorkflowEngine {
-        var registry = testRegistry()
-        registry.register(HoldInActivity())
-        return WorkflowEngine(store: storage.store, registry: registry, configuration: configuration,
-                              placement: ExecutionPlacement(settings: Self.settings), logger: TestDatabase.logger)
-    }
-}
-
 /// No safety nets: no poll and no reconciliation within a test's time, so a test proves the path it names.
-private func noSafetyNets() -> WorkflowEngine.Configuration {
+func noSafetyNets() -> WorkflowEngine.Configuration {
     var configuration = noPoll()
     configuration.reconcileInterval = .seconds(3600)
     configuration.parkAfter = nil
@@ -192,6 +160,7 @@ struct ShardLeavingTests {
 
     @Test("the parked runs of a shard that leaves are forgotten, and the parked count says so", .timeLimit(.minutes(2)))
     func parkedRunsLeaveWithTheirShard() async throws {
+        // A sleep due within the poll's look-ahead (two hour-long poll intervals): its due time stays in memory.
         try await withTestStorage { storage in
             let runner = try await HandDrivenRunner(storage: storage)
             var configuration = noSafetyNets()
@@ -202,7 +171,8 @@ struct ShardLeavingTests {
                 let id = "parked-\(UUID())"
                 let shard = HandDrivenRunner.settings.shard(for: id)
                 await engine.acquired(try await runner.acquire(HandDrivenRunner.settings.allShards))
-                let started = try await engine.executions.start(AwaitValue.self, id: id, input: 1)
+                let started = try await engine.executions.start(TwoSleeps.self, id: id,
+                                                                input: .init(first: 600_000, second: 0))
                 try await events.first { $0 == .parked(started.record.key) }
                 #expect(engine.parkedCount == 1)
                 await engine.stopping([shard])

@@ -29,38 +29,59 @@ public protocol WorkflowStore: Sendable {
     func journal(key: ExecutionKey) async throws -> [JournalEntry]
 
     /// Takes an unfinished execution of one of `workflows` over for this process: `pending` becomes `running`,
-    /// the attempt number grows if `countingAttempt` (not when resuming a run this process parked), and its
-    /// wake-up flag is cleared (a flag raised after the claim stays).
+    /// and the attempt number grows unless the execution was waiting (waking a waiting execution, here or on the
+    /// runner that took its shard over, is not a new attempt; taking over one that was pending or running is).
+    /// A pending or running execution's wake-up flag is cleared (the acquisition of its shard, or the
+    /// reconciliation, launches it anyway); a waiting one's stays until its run acts on it (see
+    /// ``settleWakeUp(key:seen:)``).
     /// - Parameter shards: The leases this process holds; `nil` outside a cluster.
     /// - Returns: The execution and its journal, or `nil` if it has finished, is of another workflow, or belongs
     ///   to a shard not held at its epoch.
-    func claimExecution(key: ExecutionKey, workflows: [String], countingAttempt: Bool,
-                        shards: [ShardLease]?) async throws -> ClaimedExecution?
-
-    /// The keys of every unfinished execution (pending, running or waiting) of `workflows` in `shards`, for
-    /// recovery at start-up and when shards are acquired.
-    func unfinishedExecutions(workflows: [String], shards: [Int]?) async throws -> [ExecutionKey]
+    func claimExecution(key: ExecutionKey, workflows: [String], shards: [ShardLease]?) async throws
+        -> ClaimedExecution?
 
     /// The keys of the unfinished executions of `workflows` in `shards` that a run must be working on now: pending
-    /// or running (not waiting), for the reconciliation that finds those with no run in memory.
-    func runnableExecutions(workflows: [String], shards: [Int]) async throws -> [ExecutionKey]
+    /// or running, not waiting. They are what a process launches at start-up and when it acquires shards, and what
+    /// the reconciliation launches when no run in memory works on one. Waiting executions stay in the database
+    /// until a wake-up (``takeWakeUps(workflows:leases:)``) or their due time
+    /// (``dueExecutions(workflows:shards:before:count:)``).
+    /// - Parameter shards: The shards held; `nil` outside a cluster (every execution).
+    func runnableExecutions(workflows: [String], shards: [Int]?) async throws -> [ExecutionKey]
 
-    /// Takes the executions flagged for a wake-up since the last call (resolves, cancels and starts made
-    /// elsewhere, runs handed off) and clears their flags: one batched query however many executions wait. An
-    /// execution a run is writing at that moment keeps its flag for the next call.
+    /// The waiting executions of `workflows` in `shards` whose wait is due before `limit` (a sleep's due time, a
+    /// deferred wait's deadline, an activity's next attempt), soonest first, at most `count`: one index range
+    /// however many executions wait.
+    /// - Parameter shards: The shards held; `nil` outside a cluster.
+    func dueExecutions(workflows: [String], shards: [Int]?, before limit: Date, count: Int) async throws
+        -> [DueExecution]
+
+    /// The executions of `workflows` flagged for a wake-up (resolves, cancels and starts made anywhere, runs handed
+    /// off): one batched query however many executions wait.
+    ///
+    /// A waiting execution's flag stays until its run acts on it: its next change of status or its outcome clears
+    /// it, and so does its run parking with nothing new since its last look (``settleWakeUp(key:seen:)``). So a
+    /// runner that dies between this call and the run leaves the flag for the next owner. Flags of executions
+    /// that are not waiting are cleared here: their shard's acquisition and the reconciliation launch pending and
+    /// running executions anyway, and a finished one needs nothing. An execution a run is writing at that moment
+    /// keeps its flag for the next call.
     ///
     /// In a cluster only the executions of shards held at these leases' epochs by a live runner are taken, so a
-    /// runner that has not yet noticed losing a shard leaves its new owner's flags alone. The flags are cleared
-    /// only once the keys have reached the caller: if the connection fails before, they stay for the next call.
+    /// runner that has not yet noticed losing a shard leaves its new owner's flags alone.
     /// - Parameter leases: The leases this process holds; `nil` outside a cluster.
-    func takeWakeUps(leases: [ShardLease]?) async throws -> [ExecutionKey]
+    func takeWakeUps(workflows: [String], leases: [ShardLease]?) async throws -> [ExecutionKey]
+
+    /// Clears a waiting execution's wake-up flag after its run parked, unless something changed from outside since
+    /// the run's last look (`seen`): a resolve committed after that look keeps the flag, and the poll wakes the
+    /// execution again.
+    func settleWakeUp(key: ExecutionKey, seen: WakeMark) async throws
 
     /// The database's clock: due times (sleeps, deferred timeouts, back-offs) are compared with it, never with a
     /// runner's own.
     func databaseNow() async throws -> Date
 
     /// Hands an unfinished execution whose run stopped without finishing (its shard left, its lease was lost) to
-    /// whoever holds its shard now: flags it for the wake-up poll and notifies. Does nothing to a finished one.
+    /// whoever holds its shard now: flags it for the wake-up poll (a change its runs must act on) and notifies.
+    /// Does nothing to a finished one.
     func handOff(key: ExecutionKey) async throws
 
     /// Gives unfinished executions stored without a shard (started before the cluster's settings were known, or
@@ -193,12 +214,16 @@ public struct ClaimedExecution: Sendable {
     public var journal: [JournalEntry]
     /// The tracing context its start stored, as JSON text.
     public var traceContext: String?
+    /// The changes from outside the claim saw: the run's first look.
+    public var wakeMark: WakeMark
 
     /// Creates a claimed execution.
-    public init(record: ExecutionRecord, journal: [JournalEntry], traceContext: String? = nil) {
+    public init(record: ExecutionRecord, journal: [JournalEntry], traceContext: String? = nil,
+                wakeMark: WakeMark = WakeMark()) {
         self.record = record
         self.journal = journal
         self.traceContext = traceContext
+        self.wakeMark = wakeMark
     }
 }
 
@@ -219,12 +244,47 @@ public struct WaitState: Sendable {
 
     /// When the awaited deferred was resolved, on the store's clock.
     public var resolvedAt: Date?
+    /// The changes from outside this read saw.
+    public var wakeMark: WakeMark
 
     /// Creates a wait state.
-    public init(status: ExecutionStatus?, value: String?, resolvedAt: Date? = nil) {
+    public init(status: ExecutionStatus?, value: String?, resolvedAt: Date? = nil, wakeMark: WakeMark = WakeMark()) {
         self.status = status
         self.value = value
         self.resolvedAt = resolvedAt
+        self.wakeMark = wakeMark
+    }
+}
+
+/// What a run saw, at one look at its execution, of the changes made to it from outside that it may have to act
+/// on (resolves, hand-offs, retries): parking clears the execution's wake-up flag only if none came since.
+public struct WakeMark: Sendable, Hashable {
+    /// How many such changes the execution had had.
+    public var sequence: Int
+    /// Whether the execution was flagged for a wake-up.
+    public var flagged: Bool
+
+    /// Creates a mark; the default is that of a new execution, which nothing has changed yet.
+    public init(sequence: Int = 0, flagged: Bool = false) {
+        self.sequence = sequence
+        self.flagged = flagged
+    }
+}
+
+/// A waiting execution whose wait falls due, from ``WorkflowStore/dueExecutions(workflows:shards:before:count:)``.
+public struct DueExecution: Sendable, Hashable {
+    /// The execution.
+    public var key: ExecutionKey
+    /// When its wait is due, on the database's clock.
+    public var due: Date
+    /// Its shard, if it has one.
+    public var shard: Int?
+
+    /// Creates a due execution.
+    public init(key: ExecutionKey, due: Date, shard: Int?) {
+        self.key = key
+        self.due = due
+        self.shard = shard
     }
 }
 

@@ -27,7 +27,9 @@ extension WorkflowContext {
         if Task.isCancelled { try stop(.shutdown) }
         // The shard is leaving: its next owner makes this call, once this run has stopped.
         if !stillHosted() { try stop(.moved) }
-        return try state.withLock { try $0.begin(kind, name, executionId: executionId) }
+        let call = try state.withLock { try $0.begin(kind, name, executionId: executionId) }
+        if call.1 == nil { caughtUp() }
+        return call
     }
 
     /// Stops the run for good: every later durable call throws the reason's error.
@@ -91,6 +93,7 @@ extension WorkflowContext {
         // Due soon after the park time: the timer would resume it at once, so it stays in memory.
         if let parkAfter, let instant, instant <= now + parkAfter * 2 { parkAt = nil }
         logger.debug("execution suspended")
+        caughtUp()
         onSuspend()
         let until: ContinuousClock.Instant? = switch (instant, parkAt) {
         case let (instant?, parkAt?): min(instant, parkAt)
@@ -110,8 +113,19 @@ extension WorkflowContext {
             try await suspend(until: due)
             guard due > clock.now else { return }
             waiter.reset()
-            let state = try await durable { try await store.waitState(key: key, deferred: nil) }
-            try stopIfFinished(state.status)
+            _ = try await look(deferred: nil)
         }
     }
+
+    /// Reads the execution's wait state (and the awaited deferred's value, if any), remembers it as the run's last
+    /// look, and stops the run if the execution finished.
+    func look(deferred: String?) async throws -> WaitState {
+        let state = try await durable { try await store.waitState(key: key, deferred: deferred) }
+        self.state.withLock { $0.wakeMark = state.wakeMark }
+        try stopIfFinished(state.status)
+        return state
+    }
+
+    /// What the run's last look saw of changes from outside.
+    var lastWakeMark: WakeMark { state.withLock { $0.wakeMark } }
 }

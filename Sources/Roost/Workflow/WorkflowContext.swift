@@ -32,10 +32,14 @@ public final class WorkflowContext: Sendable {
     let lease: ShardLease?
     /// Whether this runner still holds the run's shard at its epoch.
     let stillHosted: @Sendable () -> Bool
+    /// Called when the run's replay has caught up with its journal: at its first call the journal does not hold,
+    /// or its first wait.
+    let caughtUp: @Sendable () -> Void
 
-    init(record: ExecutionRecord, journal: [JournalEntry], store: any WorkflowStore, coder: PayloadCoder,
-         waiter: Waiter, clock: DatabaseClock, logger: Logger, parkAfter: Duration?, lease: ShardLease?,
-         stillHosted: @escaping @Sendable () -> Bool, onSuspend: @escaping @Sendable () -> Void) {
+    init(record: ExecutionRecord, journal: [JournalEntry], wakeMark: WakeMark, store: any WorkflowStore,
+         coder: PayloadCoder, waiter: Waiter, clock: DatabaseClock, logger: Logger, parkAfter: Duration?,
+         lease: ShardLease?, stillHosted: @escaping @Sendable () -> Bool,
+         caughtUp: @escaping @Sendable () -> Void = {}, onSuspend: @escaping @Sendable () -> Void) {
         executionId = record.id
         workflowName = record.workflow
         attempt = record.attempt
@@ -49,7 +53,8 @@ public final class WorkflowContext: Sendable {
         self.parkAfter = parkAfter
         self.lease = lease
         self.stillHosted = stillHosted
-        state = Mutex(ReplayState(journal: journal, status: record.status))
+        self.caughtUp = caughtUp
+        state = Mutex(ReplayState(journal: journal, status: record.status, wakeMark: wakeMark))
     }
 
     // MARK: Activities
@@ -237,8 +242,7 @@ public final class WorkflowContext: Sendable {
                 WakeUpSpan.record(.deferred, name: deferred.name, since: delivered.at, workflow: workflowName,
                                   execution: executionId)
             } else {
-                let state = try await durable { try await store.waitState(key: key, deferred: deferred.name) }
-                try stopIfFinished(state.status)
+                let state = try await look(deferred: deferred.name)
                 value = state.value
                 // A wait that suspended and was woken by a resolve: how long the wake-up took.
                 if suspended, let resolvedAt = state.resolvedAt {

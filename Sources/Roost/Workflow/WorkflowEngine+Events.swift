@@ -2,7 +2,7 @@
 extension WorkflowEngine {
     /// Something that happened to an execution hosted by this engine, for tests and diagnostics.
     public enum Event: Sendable, Hashable {
-        /// The engine has listed the unfinished executions it recovers and is taking work.
+        /// The engine has listed the pending and running executions it recovers and is taking work.
         case started
         /// The execution's run suspended on a sleep, a deferred or a retry back-off; its status is stored.
         case suspended(ExecutionKey)

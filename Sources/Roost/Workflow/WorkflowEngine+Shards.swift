@@ -9,7 +9,7 @@ extension WorkflowEngine: ShardHost {
     struct HeldShards: Sendable {
         /// The epoch of every shard held, by index.
         var epochs: [Int: Int64] = [:]
-        /// Shards acquired whose unfinished executions are not yet launched.
+        /// Shards acquired whose pending and running executions are not yet launched.
         var unscanned: Set<Int> = []
         /// The shard of every run in memory.
         var runs: [ExecutionKey: Int] = [:]
@@ -119,9 +119,9 @@ extension WorkflowEngine: ShardHost {
         guard !held.isEmpty else { return }
         do {
             let orphans = try await store.runnableExecutions(workflows: registry.names, shards: held).filter { key in
-                !hosted.contains(key) && !queued.withLock { $0.contains(key) } && !parked.withLock { $0.contains(key) }
+                !inMemory(key)
             }
-            for key in orphans { launchContinuation.yield(Launch(key: key)) }
+            for key in orphans { replay(Launch(key: key)) }
             if !orphans.isEmpty {
                 logger.info("executions with no run in memory launched", metadata: ["roost.count": "\(orphans.count)"])
             }
@@ -147,8 +147,9 @@ extension WorkflowEngine: ShardHost {
         }
     }
 
-    /// Launches the unfinished executions of shards acquired since the last call, and places executions stored
-    /// without a shard.
+    /// Launches the pending and running executions of shards acquired since the last call, and places executions
+    /// stored without a shard. Their waiting executions stay in the database: the poll finds those that are woken
+    /// or fall due.
     func scanAcquiredShards(placing: Bool) async {
         guard let placement else { return }
         do {
@@ -161,9 +162,9 @@ extension WorkflowEngine: ShardHost {
             }
             let scanning = shards.withLock { $0.unscanned }
             guard !scanning.isEmpty else { return }
-            let keys = try await store.unfinishedExecutions(workflows: registry.names, shards: Array(scanning))
+            let keys = try await store.runnableExecutions(workflows: registry.names, shards: Array(scanning))
             shards.withLock { $0.unscanned.subtract(scanning) }
-            for key in keys { launchContinuation.yield(Launch(key: key)) }
+            for key in keys { replay(Launch(key: key)) }
             if !keys.isEmpty {
                 logger.info("executions of acquired shards resumed", metadata: [
                     "roost.count": "\(keys.count)", "roost.shards": "\(scanning.count)",

@@ -5,9 +5,11 @@ import ServiceLifecycle
 import Synchronization
 import Tracing
 
-/// Hosts workflow executions in this process: runs new ones, resumes unfinished ones by replay at start-up, and
-/// wakes waiting ones — in memory for changes made here, through store notifications for changes made elsewhere,
-/// and with one batched poll per interval as the safety net.
+/// Hosts workflow executions in this process: runs new ones, resumes pending and running ones by replay at start-up
+/// (and, in a cluster, when their shard is acquired), and wakes waiting ones — in memory for changes made here,
+/// through store notifications for changes made elsewhere, with one batched poll per interval as the safety net,
+/// and by their due times, which the poll reads from the database. Waiting executions stay in the database: what a
+/// start-up or a failover costs is what was running, not what waits.
 ///
 /// Run it as a `Service` (its ``run()`` owns every execution task); on graceful shutdown it stops taking work and
 /// abandons its runs, which the next start resumes by replay.
@@ -37,6 +39,10 @@ public final class WorkflowEngine: Service, Sendable {
         /// in memory works on (a start or a hand-off whose announcement was lost), and runs them. Defaults to 30
         /// seconds.
         public var reconcileInterval: Duration = .seconds(30)
+        /// How many runs launched by recovery, wake-ups and due times may replay their journals at once; the
+        /// others wait their turn, so that a burst never starves the runs already going. Runs this process starts
+        /// never wait. Defaults to 8.
+        public var replayConcurrency: Int = 8
 
         /// Creates the default configuration.
         public init() {}
@@ -51,7 +57,8 @@ public final class WorkflowEngine: Service, Sendable {
     /// Executions whose runs are in memory in this process right now.
     public var hostedCount: Int { hosted.count }
 
-    /// Executions of this process whose runs are parked: waiting, with no task in memory.
+    /// Waiting executions with no task in memory whose due time is near enough to be kept in memory, for their
+    /// runs to be resumed before it. Other waiting executions leave nothing in memory.
     public var parkedCount: Int { parked.withLock { $0.count } }
 
     let store: any WorkflowStore
@@ -87,6 +94,11 @@ public final class WorkflowEngine: Service, Sendable {
     }
     let launches: AsyncStream<Launch>
     let launchContinuation: AsyncStream<Launch>.Continuation
+    /// Launches of runs that replay, waiting for a permit; each execution is queued at most once.
+    let replays: AsyncStream<Launch>
+    let replayContinuation: AsyncStream<Launch>.Continuation
+    let replayQueued = Mutex(Set<ExecutionKey>())
+    let replayPermits: ReplayPermits
 
     struct Launch: Sendable {
         var key: ExecutionKey
@@ -96,6 +108,8 @@ public final class WorkflowEngine: Service, Sendable {
         var resuming = false
         /// The tracing context of the start that launched it in this process, which its run continues.
         var context: ServiceContext?
+        /// The permit a replay holds until it has caught up with its journal.
+        var permit: ReplayPermits.Permit?
     }
 
     /// Creates an engine.
@@ -116,6 +130,8 @@ public final class WorkflowEngine: Service, Sendable {
         databaseClock = DatabaseClock(local: configuration.clock)
         self.logger = logger
         (launches, launchContinuation) = AsyncStream.makeStream(of: Launch.self)
+        (replays, replayContinuation) = AsyncStream.makeStream(of: Launch.self)
+        replayPermits = ReplayPermits(limit: configuration.replayConcurrency)
     }
 
     public func run() async throws {
@@ -143,9 +159,10 @@ public final class WorkflowEngine: Service, Sendable {
             group.addTask { await self.pollLoop() }
             group.addTask { await self.parkedTimerLoop() }
             group.addTask { await self.reconcileLoop() }
+            group.addTask { await self.replayLoop() }
             if placement == nil {
-                for key in try await store.unfinishedExecutions(workflows: registry.names, shards: nil) {
-                    launchContinuation.yield(Launch(key: key))
+                for key in try await store.runnableExecutions(workflows: registry.names, shards: nil) {
+                    replay(Launch(key: key))
                 }
             } else {
                 await scanAcquiredShards(placing: true)
@@ -164,9 +181,11 @@ public final class WorkflowEngine: Service, Sendable {
     private func pollLoop() async {
         var polls = 0
         while !Task.isCancelled {
-            pollNow.reset()
-            await pollNow.wait(until: .now + configuration.pollInterval)
+            // The first poll comes at once: it finds the waiting executions that were woken or fell due meanwhile.
+            if polls > 0 { await pollNow.wait(until: .now + configuration.pollInterval) }
             guard !Task.isCancelled else { return }
+            // A signal from here on (shards acquired while this poll runs) makes the next poll come at once.
+            pollNow.reset()
             polls += 1
             await measureDatabaseClock()
             // Executions stored without a shard come only from clients that started them before any runner had
@@ -174,10 +193,11 @@ public final class WorkflowEngine: Service, Sendable {
             await scanAcquiredShards(placing: polls % 30 == 0)
             if polls % 30 == 0 { await warnAboutStuckExecutions() }
             do {
-                for key in try await store.takeWakeUps(leases: heldLeases) { wake(key) }
+                for key in try await store.takeWakeUps(workflows: registry.names, leases: heldLeases) { wake(key) }
             } catch {
                 logger.debug("wake-up poll failed", metadata: ["roost.error": "\(String(reflecting: error))"])
             }
+            await collectDueExecutions()
             emit(.polled)
         }
     }
@@ -191,13 +211,30 @@ public final class WorkflowEngine: Service, Sendable {
         }
     }
 
-    /// Wakes a hosted execution, resumes a parked one, or hosts it if this process does not.
+    /// Wakes a hosted execution, or replays it if this process has no run of it in memory.
     func wake(_ key: ExecutionKey) {
         var launch: Launch?
         hosted.signal(key) {
             launch = Launch(key: key, resuming: parked.withLock { $0.resume(key) })
         }
-        if let launch { launchContinuation.yield(launch) }
+        if let launch { replay(launch) }
+    }
+
+    /// Queues a run that replays, unless one of the execution is queued already: it starts when a permit is free.
+    func replay(_ launch: Launch) {
+        guard replayQueued.withLock({ $0.insert(launch.key).inserted }) else { return }
+        replayContinuation.yield(launch)
+    }
+
+    /// Hands queued replays to the engine's task group one permit at a time.
+    private func replayLoop() async {
+        for await launch in replays {
+            guard let permit = await replayPermits.acquire() else { return }
+            _ = replayQueued.withLock { $0.remove(launch.key) }
+            var launch = launch
+            launch.permit = permit
+            launchContinuation.yield(launch)
+        }
     }
 
     /// How a run ended.
@@ -208,16 +245,19 @@ public final class WorkflowEngine: Service, Sendable {
         case finished(ExecutionRecord)
         /// Stopped without storing an outcome (cancelled, decided elsewhere, shut down).
         case stopped
-        /// Parked while waiting, until woken or until its due time (if any) comes near; on its shard, if any.
-        case parked(Date?, shard: Int?)
+        /// Parked while waiting, until woken or until its due time (if any) comes near; on its shard, if any, with
+        /// what its last look saw of changes from outside.
+        case parked(Date?, shard: Int?, seen: WakeMark)
     }
 
     /// Runs one execution until it finishes, stops or parks; replays it after storage failures.
     private func host(_ launch: Launch) async {
+        defer { launch.permit?.release() }
         // A recovery or wake-up launch for an execution this process started and is about to run adds nothing.
         if launch.record == nil, queued.withLock({ $0.contains(launch.key) }) { return }
         var resumeAtOnce = false
         var didPark = false
+        var settle: WakeMark?
         RoostMetrics.executionsInMemory(hosted.count + 1)
         defer { RoostMetrics.executionsInMemory(hosted.count) }
         let end = await hosted.withExclusiveWaiter(for: launch.key) { waiter -> RunEnd in
@@ -227,7 +267,7 @@ public final class WorkflowEngine: Service, Sendable {
             while !Task.isCancelled {
                 do {
                     return try await run(key: launch.key, fresh: record, resuming: launch.resuming,
-                                         context: launch.context, waiter: waiter)
+                                         context: launch.context, permit: launch.permit, waiter: waiter)
                 } catch {
                     if Task.isCancelled { break }
                     logger.warning("execution run abandoned after a database failure; it will be replayed",
@@ -241,14 +281,21 @@ public final class WorkflowEngine: Service, Sendable {
             return .stopped
         } release: { waiter, end in
             // Decided while no wake-up can slip between the run's last wait and its parking.
-            guard case .parked(let due, let shard) = end else { return }
+            guard case .parked(let due, let shard, let seen) = end else { return }
             if waiter.isSignalled {
                 resumeAtOnce = true
             } else {
                 didPark = true
-                if parked.withLock({ $0.park(launch.key, until: due, shard: shard) }) { parkedDueChanged.signal() }
+                if seen.flagged { settle = seen }
+                // Only a due time near enough stays in memory; the poll finds the others when theirs comes near.
+                if let due, due < databaseClock.now.addingTimeInterval(dueLookahead.seconds),
+                   parked.withLock({ $0.park(launch.key, until: due, shard: shard) }) {
+                    parkedDueChanged.signal()
+                }
             }
         }
+        // The run acted on the wake-up that flagged it and parked with nothing new since it looked.
+        if let settle { await settleWakeUp(launch.key, seen: settle) }
         if let record = launch.record {
             _ = queued.withLock { $0.remove(launch.key) }
             let identity = ExecutionIdentity(workflow: record.workflow, id: record.id)
@@ -257,7 +304,7 @@ public final class WorkflowEngine: Service, Sendable {
         // After the run is no longer hosted, so that a result wait that saw it hosted always hears of its end.
         let finished: ExecutionRecord? = if case .finished(let record)? = end { record } else { nil }
         resultWaiters.runEnded(launch.key, finished: finished)
-        if resumeAtOnce { launchContinuation.yield(Launch(key: launch.key, resuming: true)) }
+        if resumeAtOnce { replay(Launch(key: launch.key, resuming: true)) }
         if case .stopped? = end { await handOff(launch.key) }
         // Observers hear of a run's end once it no longer counts as hosted.
         switch end {
@@ -273,13 +320,12 @@ public final class WorkflowEngine: Service, Sendable {
     /// One run of an execution: claim (unless fresh), replay and continue the workflow, store its outcome.
     /// - Throws: Storage errors, for the caller to retry.
     private func run(key: ExecutionKey, fresh: ExecutionRecord?, resuming: Bool, context: ServiceContext?,
-                     waiter: Waiter) async throws -> RunEnd {
+                     permit: ReplayPermits.Permit?, waiter: Waiter) async throws -> RunEnd {
         let claimed: ClaimedExecution
         if let fresh {
             claimed = ClaimedExecution(record: fresh, journal: [])
         } else {
             guard let existing = try await store.claimExecution(key: key, workflows: registry.names,
-                                                                countingAttempt: !resuming,
                                                                 shards: heldLeases) else { return .skipped }
             claimed = existing
         }
@@ -289,11 +335,12 @@ public final class WorkflowEngine: Service, Sendable {
             span.attributes["roost.workflow"] = claimed.record.workflow
             span.attributes["roost.execution"] = claimed.record.id
             span.attributes["roost.resumed"] = resuming || fresh == nil
-            return try await run(claimed, key: key, waiter: waiter)
+            return try await run(claimed, key: key, permit: permit, waiter: waiter)
         }
     }
 
-    private func run(_ claimed: ClaimedExecution, key: ExecutionKey, waiter: Waiter) async throws -> RunEnd {
+    private func run(_ claimed: ClaimedExecution, key: ExecutionKey, permit: ReplayPermits.Permit?,
+                     waiter: Waiter) async throws -> RunEnd {
         let record = claimed.record
         // The shard left between the claim and now: its next owner runs the execution.
         guard let lease = lease(forExecution: record.id) else { return .stopped }
@@ -310,10 +357,11 @@ public final class WorkflowEngine: Service, Sendable {
         logger[metadataKey: "roost.execution"] = "\(record.id)"
         if let lease { logger[metadataKey: "roost.shard"] = "\(lease.shard)" }
         guard let workflow = try? registry.workflow(named: record.workflow) else { return .skipped }
-        let context = WorkflowContext(record: record, journal: claimed.journal, store: store, coder: coder,
-                                      waiter: waiter, clock: databaseClock, logger: logger,
-                                      parkAfter: configuration.parkAfter,
-                                      lease: lease, stillHosted: { [weak self] in self?.stillHolds(lease) ?? false }) {
+        let context = WorkflowContext(record: record, journal: claimed.journal, wakeMark: claimed.wakeMark,
+                                      store: store, coder: coder, waiter: waiter, clock: databaseClock,
+                                      logger: logger, parkAfter: configuration.parkAfter, lease: lease,
+                                      stillHosted: { [weak self] in self?.stillHolds(lease) ?? false },
+                                      caughtUp: { permit?.release() }) {
             [weak self] in self?.emit(.suspended(key))
         }
         let result: Result<String, any Error>
@@ -325,7 +373,7 @@ public final class WorkflowEngine: Service, Sendable {
         let outcome: ExecutionOutcome
         switch context.stopReason {
         case .parked(let due)?:
-            return .parked(due, shard: lease?.shard.index)
+            return .parked(due, shard: lease?.shard.index, seen: context.lastWakeMark)
         case let reason? where reason.abandonsRun:
             logger.debug("execution run stopped", metadata: ["roost.reason": "\(reason)"])
             return .stopped

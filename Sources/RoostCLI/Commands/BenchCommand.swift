@@ -4,5 +4,5 @@ import ArgumentParser
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Measure the engine against the configured PostgreSQL.",
-        subcommands: [EngineBench.self, ClusterBench.self, DatabaseBench.self, ResolverCommand.self])
+        subcommands: [EngineBench.self, ClusterBench.self, ScaleBench.self, DatabaseBench.self, ResolverCommand.self])
 }

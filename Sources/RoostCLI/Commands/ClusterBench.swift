@@ -10,8 +10,8 @@ import RoostTesting
 /// `roost bench cluster`: workflow throughput with one and three `roost runner` processes; then, with three
 /// runners (two `roost runner` processes and this process), entity call latency (owner local and remote), call
 /// throughput (reads, best-effort and persisted increments), deferred wake-up latency across runners, and the time
-/// from a runner's kill -9 to the first successful call on one of its shards and to the resumption of its
-/// executions.
+/// from a runner's kill -9 to the first successful call on one of its shards and to the results of its waiting
+/// executions, resolved after the kill.
 struct ClusterBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cluster",
@@ -100,34 +100,13 @@ struct ClusterBenchRun {
     /// Starts `count` `roost runner` processes on a schema, numbered from `numbered`, each once it has joined.
     func startRunners(_ count: Int, schema: String, numbered first: Int = 1) async throws
         -> [(process: RunnerProcess, address: String)] {
-        if ProcessInfo.processInfo.environment["ROOST_BINARY"] == nil {
-            setenv("ROOST_BINARY", URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path, 1)
-        }
-        var runners: [(process: RunnerProcess, address: String)] = []
-        for index in first..<(first + count) {
-            let address = "127.0.0.1:\(FreePort.next())"
-            let process = try RunnerProcess(name: "runner-\(index)", environment: [
-                "ROOST_DATABASE_URL": configuration.url, "ROOST_SCHEMA": schema,
-                "ROOST_RUNNER_ADDRESS": address, "ROOST_LEASE_TTL": "\(options.leaseTTL)",
-                "ROOST_REBALANCE_INTERVAL_MS": "500", "ROOST_CLUSTER_INSECURE": "on",
-            ])
-            try await process.waitForLine(containing: "runner joined the cluster")
-            runners.append((process, address))
-        }
-        return runners
+        try await BenchRunners.start(count, url: configuration.url, schema: schema, leaseTTL: options.leaseTTL,
+                                     numbered: first)
     }
 
     /// Waits until every shard is held by its rendezvous target.
     func settle(_ storage: PostgresStorage, runners: [String]) async throws {
-        while true {
-            let status = try await storage.cluster.status()
-            if !status.leases.isEmpty, status.leases.allSatisfy({
-                $0.live && $0.owner == Rendezvous.owner(of: $0.shard, among: runners)
-            }) {
-                return
-            }
-            try await Task.sleep(for: .milliseconds(50))
-        }
+        try await BenchRunners.settle(storage, runners: runners)
     }
 
     /// Entity ids (`prefix-N`) whose shard `owner` holds (or does not hold).
@@ -193,42 +172,42 @@ struct ClusterBenchRun {
         return result
     }
 
-    /// Kills a runner hosting a counter and 50 sleeping executions; measures the time to the first call that
-    /// reaches the counter's new owner, and to the resumption (claim) of each execution by another runner.
+    /// Kills a runner hosting a counter and 50 executions waiting on a deferred; measures the time to the first
+    /// call that reaches the counter's new owner, and from the kill to each execution's result, resolved at once
+    /// after the kill, on the runner that took its shard over.
     private func failover(_ system: ClusterSystem, storage: PostgresStorage,
                           victim: (process: RunnerProcess, address: String),
                           runners: [String]) async throws -> [String: Any] {
         let counter = try system.entity(Counter.self,
                                         id: ids(ownedBy: victim.address, true, runners: runners, count: 1)[0])
         _ = try await counter.value()
-        let sleepers = ids(ownedBy: victim.address, true, runners: runners, count: 50, prefix: "sleeper")
+        let waiting = ids(ownedBy: victim.address, true, runners: runners, count: 50, prefix: "approval")
         let executions = Executions(store: storage.store, placement: ExecutionPlacement(settings: ClusterSettings()))
-        for id in sleepers {
-            _ = try await executions.start(Reminder.self, id: id, input: .init(delayMs: 600_000))
+        for id in waiting {
+            _ = try await executions.start(Approval.self, id: id, input: .init(requestId: id, coolOffMs: 0))
         }
         while try await count(storage, """
-            SELECT count(*)::int FROM executions WHERE id = ANY(\(sleepers)) AND status = 'waiting'
-            """) < sleepers.count {
+            SELECT count(*)::int FROM executions WHERE id = ANY(\(waiting)) AND status = 'waiting'
+            """) < waiting.count {
             try await Task.sleep(for: .milliseconds(20))
         }
         let killed = ContinuousClock.now
-        let killedAt = try await storage.client.query("SELECT now()").collect().first?.decode(Date.self) ?? Date()
         await victim.process.kill9()
         _ = try await counter.value()
         let firstCall = (ContinuousClock.now - killed).milliseconds
-        while try await count(storage, """
-            SELECT count(*)::int FROM executions WHERE id = ANY(\(sleepers)) AND attempt > 1
-            """) < sleepers.count {
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        var resumed: [Double] = []
-        for try await claimed in try await storage.client.query(
-            "SELECT updated_at FROM executions WHERE id = ANY(\(sleepers))"
-        ).decode(Date.self) {
-            resumed.append(claimed.timeIntervalSince(killedAt) * 1000)
+        let completed = try await withThrowingTaskGroup(of: Double.self) { group in
+            for id in waiting {
+                group.addTask {
+                    _ = try await executions.resolve(Approval.decision, of: Approval.self, id: id,
+                                                     value: .init(approved: true, by: "bench"))
+                    _ = try await executions.result(of: Approval.self, id: id)
+                    return (ContinuousClock.now - killed).milliseconds
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
         }
         return ["killToFirstCallMs": Percentiles.rounded(firstCall), "leaseTTLSeconds": options.leaseTTL,
-                "killToExecutionResumedMs": Percentiles.summary(resumed)]
+                "killToResolvedResultMs": Percentiles.summary(completed)]
     }
 
     func count(_ storage: PostgresStorage, _ query: PostgresQuery) async throws -> Int {

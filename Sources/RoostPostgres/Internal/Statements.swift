@@ -63,7 +63,7 @@ enum Statements {
             ), guard AS (
                 UPDATE executions e
                 SET status = b.status, output = b.output::jsonb, error = b.error::jsonb, updated_at = now(),
-                    finished_at = now()
+                    finished_at = now(), wake_pending = false
                 FROM batch b
                 WHERE e.key = b.key AND e.key = ANY (ARRAY(SELECT key FROM batch))
                   AND e.status NOT IN ('pending', 'completed', 'failed', 'cancelled')
@@ -173,10 +173,10 @@ enum Statements {
         func decodeRow(_ row: PostgresRow) throws -> ExecutionRecord { try PostgresWorkflowStore.record(row) }
     }
 
-    /// What a waiting execution re-reads: its status and the awaited deferred's value.
+    /// What a waiting execution re-reads: its status, the awaited deferred's value and its wake-up mark.
     struct WaitState: PostgresPreparedStatement {
         static let sql = """
-            SELECT e.status, d.value::text, d.resolved_at FROM executions e
+            SELECT e.status, d.value::text, d.resolved_at, e.wake_seq, e.wake_pending FROM executions e
             LEFT JOIN deferreds d ON d.execution = e.key AND d.name = $2
             WHERE e.key = $1
             """
@@ -191,12 +191,14 @@ enum Statements {
             return bindings
         }
 
-        func decodeRow(_ row: PostgresRow) throws -> (String, String?, Date?) {
-            try row.decode((String, String?, Date?).self)
+        func decodeRow(_ row: PostgresRow) throws -> (String, String?, Date?, Int, Bool) {
+            try row.decode((String, String?, Date?, Int, Bool).self)
         }
     }
 
-    /// A deferred's value unless one is stored; with `announce`, the execution is flagged and notified.
+    /// A deferred's value unless one is stored. The execution is flagged in any case, and with `announce` notified:
+    /// a resolve its own process hands to the run in memory still leaves the flag for a next owner, should that
+    /// process die before the run goes on.
     struct Resolve: PostgresPreparedStatement {
         static let sql = """
             WITH target AS (
@@ -207,12 +209,11 @@ enum Statements {
                 ON CONFLICT (execution, name) DO NOTHING
                 RETURNING execution
             ), flagged AS (
-                UPDATE executions e SET wake_pending = true
+                UPDATE executions e SET wake_pending = true, wake_seq = e.wake_seq + 1
                 FROM inserted WHERE e.key = inserted.execution AND e.status IN ('pending', 'running', 'waiting')
-                  AND $5
                 RETURNING e.key, e.shard
             ), notified AS (
-                SELECT pg_notify($6, 'w' || key || coalesce(':' || shard, '')) FROM flagged
+                SELECT pg_notify($6, 'w' || key || coalesce(':' || shard, '')) FROM flagged WHERE $5
             )
             SELECT target.key, (SELECT count(*) FROM inserted) + 0 * (SELECT count(*) FROM notified) FROM target
             """

@@ -1,8 +1,10 @@
 import Foundation
 import HeapModule
 
-/// Executions whose runs were parked: their tasks ended while they waited, and only their keys (and due times)
-/// stay in memory. A wake-up, or their due time coming near, resumes them by replay.
+/// Waiting executions with no run in memory whose due time is near: parked by their runs, or read by the poll
+/// ahead of their due times. Only their keys, due times and shards are in memory, until the due time comes near
+/// and resumes them by replay (or a wake-up does first). Waiting executions further from their due time, or with
+/// none, keep nothing in memory.
 struct ParkedExecutions: Sendable {
     private struct Entry: Comparable, Sendable {
         var due: Date
@@ -11,23 +13,18 @@ struct ParkedExecutions: Sendable {
     }
 
     private var timed: [ExecutionKey: Date] = [:]
-    private var untimed: Set<ExecutionKey> = []
     /// The shard of each parked execution (in a cluster).
     private var shardOf: [ExecutionKey: Int] = [:]
     /// Due times by urgency; entries whose execution was resumed or re-parked are skipped lazily.
     private var queue = Heap<Entry>()
 
     /// How many executions are parked.
-    var count: Int { timed.count + untimed.count }
+    var count: Int { timed.count }
 
-    /// Parks an execution of a shard (if in a cluster) until `due` (or until woken, if `nil`).
+    /// Parks an execution of a shard (if in a cluster) until `due`.
     /// - Returns: Whether the earliest due time moved earlier.
-    mutating func park(_ key: ExecutionKey, until due: Date?, shard: Int?) -> Bool {
+    mutating func park(_ key: ExecutionKey, until due: Date, shard: Int?) -> Bool {
         if let shard { shardOf[key] = shard }
-        guard let due else {
-            untimed.insert(key)
-            return false
-        }
         let earliest = nextDue
         timed[key] = due
         queue.insert(Entry(due: due, key: key))
@@ -36,14 +33,14 @@ struct ParkedExecutions: Sendable {
 
     /// Whether an execution is parked.
     func contains(_ key: ExecutionKey) -> Bool {
-        untimed.contains(key) || timed[key] != nil
+        timed[key] != nil
     }
 
     /// Takes an execution out of the parked set.
     /// - Returns: Whether it was parked.
     mutating func resume(_ key: ExecutionKey) -> Bool {
         shardOf[key] = nil
-        return untimed.remove(key) != nil || timed.removeValue(forKey: key) != nil
+        return timed.removeValue(forKey: key) != nil
     }
 
     /// Forgets the parked executions of shards that left: their next owner runs them.

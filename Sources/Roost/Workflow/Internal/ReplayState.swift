@@ -52,10 +52,14 @@ struct ReplayState: Sendable {
     var stop: StopReason?
     /// The execution's status as last stored by this run (or found when it was claimed).
     var storedStatus: ExecutionStatus
+    /// What the run's last look at the execution (its claim, or a read of its wait state) saw of changes from
+    /// outside.
+    var wakeMark: WakeMark
 
-    init(journal: [JournalEntry], status: ExecutionStatus) {
+    init(journal: [JournalEntry], status: ExecutionStatus, wakeMark: WakeMark = WakeMark()) {
         recorded = journal.sorted { $0.position < $1.position }
         storedStatus = status
+        self.wakeMark = wakeMark
     }
 
     /// Claims the next position for a call, returning its recorded entry if the journal has one.
