@@ -29,6 +29,18 @@ public struct RoostClient: Sendable {
         try await executions.start(workflow: workflow, id: id, input: input)
     }
 
+    /// Starts many executions of a workflow type with one statement, each idempotent by its id and refused alone
+    /// when its input is bad. See ``Executions/start(_:_:)``.
+    public func start<W: Workflow>(_ workflow: W.Type, _ members: [(id: String, input: W.Input)]) async throws
+        -> [Result<StartResult, WorkflowError>] {
+        try await executions.start(workflow, members)
+    }
+
+    /// Starts many executions from JSON with one statement. See ``Executions/start(_:)``.
+    public func start(_ requests: [Executions.StartRequest]) async throws -> [Result<StartResult, WorkflowError>] {
+        try await executions.start(requests)
+    }
+
     /// Waits for a typed execution's output. See ``Executions/result(of:id:timeout:)``.
     public func result<W: Workflow>(of workflow: W.Type, id: String, timeout: Duration? = nil) async throws -> W.Output {
         try await executions.result(of: workflow, id: id, timeout: timeout)

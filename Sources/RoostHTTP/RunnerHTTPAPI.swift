@@ -18,6 +18,8 @@ public struct RunnerHTTPAPI: Sendable {
         public var token: String?
         /// The largest request body. Defaults to 1 MiB plus 64 KiB for the envelope around a payload.
         public var maximumBodyBytes = (1 << 20) + (64 << 10)
+        /// The largest request body of a batch start. Defaults to 32 MiB.
+        public var maximumBatchBodyBytes = 32 << 20
         /// The longest a result request may wait. Defaults to 5 minutes.
         public var maximumWait: Duration = .seconds(300)
 
@@ -128,6 +130,9 @@ public struct RunnerHTTPAPI: Sendable {
         }
         v1.get("executions") { request, _ in try await list(request) }
         v1.post("workflows/:workflow/executions") { request, context in try await start(request, context) }
+        v1.post("workflows/:workflow/executions:batch") { request, context in
+            try await startBatch(request, context)
+        }
         v1.get("workflows/:workflow/executions/:id") { _, context in
             let detail = try await executions.detail(workflow: try name(context), id: try id(context))
             return JSONResponse.make(.ok, detail.jsonObject)
@@ -240,7 +245,7 @@ public struct RunnerHTTPAPI: Sendable {
 
     // MARK: Reading requests
 
-    private func name(_ context: BasicRequestContext) throws -> String { try parameter("workflow", context) }
+    func name(_ context: BasicRequestContext) throws -> String { try parameter("workflow", context) }
 
     private func id(_ context: BasicRequestContext) throws -> String { try parameter("id", context) }
 
@@ -253,10 +258,11 @@ public struct RunnerHTTPAPI: Sendable {
         return decoded
     }
 
-    /// The body as a JSON object, read up to the limit; an empty body is an empty object when `optional`.
-    private func object(_ request: Request, optional: Bool = false) async throws -> [String: Any] {
+    /// The body as a JSON object, read up to the limit (``Configuration/maximumBodyBytes`` unless given); an empty
+    /// body is an empty object when `optional`.
+    func object(_ request: Request, optional: Bool = false, limit: Int? = nil) async throws -> [String: Any] {
         var request = request
-        let limit = configuration.maximumBodyBytes
+        let limit = limit ?? configuration.maximumBodyBytes
         let tooLarge = APIError(.contentTooLarge, "body_too_large", "the request body is over \(limit) bytes")
         // A declared length over the limit is refused before any of the body is read.
         if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limit { throw tooLarge }
@@ -282,7 +288,7 @@ public struct RunnerHTTPAPI: Sendable {
     }
 
     /// A JSON value as JSON text, for the checks the store makes on payloads.
-    private func text(_ value: Any) throws -> String {
+    func text(_ value: Any) throws -> String {
         let data = try JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed, .sortedKeys])
         return String(decoding: data, as: UTF8.self)
     }

@@ -43,8 +43,9 @@ public final class PostgresWorkflowStore: WorkflowStore {
         handlers.publish(note)
     }
 
-    /// Reads a payload: `w<key>[:<shard>]` (wake) or `f<key>` (finished).
+    /// Reads a payload: `w<key>[:<shard>]` (wake), `f<key>` (finished) or `p` (wake-ups flagged in bulk).
     static func parse(_ payload: String) -> StoreNotification? {
+        if payload == "p" { return .wakeUpsFlagged }
         guard let kind = payload.first else { return nil }
         let parts = payload.dropFirst().split(separator: ":", maxSplits: 1)
         guard let first = parts.first, let key = ExecutionKey(first) else { return nil }

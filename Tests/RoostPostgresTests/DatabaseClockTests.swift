@@ -43,8 +43,10 @@ struct DatabaseClockTests {
             let key = try await withWorkflowEngine(storage: storage, registry: testRegistry(),
                                                    configuration: noPoll()) { engine in
                 let events = EngineEvents(engine)
+                // Long enough that the sleep is still ahead once its write is stored, however loaded the machine: at
+                // 3 s, a suite run once stored it after its due time, and the run went on without suspending.
                 let started = try await engine.executions.start(TwoSleeps.self, id: id,
-                                                                input: .init(first: 3_000, second: 0))
+                                                                input: .init(first: 8_000, second: 0))
                 try await events.suspended(started.record.key)
                 return started.record.key
             }

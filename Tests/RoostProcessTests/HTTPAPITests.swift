@@ -70,6 +70,34 @@ struct HTTPAPITests {
         }
     }
 
+    @Test("a batch start through /v1 starts its members with one call and refuses each bad one alone, in order")
+    func batchStart() async throws {
+        try await withAPI { _, api in
+            let body = """
+                {"executions": [
+                    {"id": "hb-1", "input": {"orderId": "hb-1", "amount": 1}},
+                    {"id": "hb-2", "input": {"orderId": "hb-2", "amount": "two"}},
+                    {"id": "hb-1", "input": {"orderId": "hb-1", "amount": 1}},
+                    {"id": "hb-1", "input": {"orderId": "hb-1", "amount": 9}},
+                    {"input": {"orderId": "hb-3", "amount": 3}},
+                    {"id": "hb-4", "input": {"orderId": "hb-4", "amount": 4}}
+                ]}
+                """
+            let started = try await api.call("POST", "/v1/workflows/Order/executions:batch", body: body)
+            let results = started.json["results"] as? [[String: Any]] ?? []
+            let outcomes = results.map { ($0["error"] as? [String: Any])?["code"] as? String
+                                         ?? (($0["created"] as? Bool) == true ? "created" : "existing") }
+            try require(started.status == 200 && outcomes == ["created", "invalid_payload", "existing", "conflict",
+                                                              "invalid_argument", "created"], started.text)
+            for id in ["hb-1", "hb-4"] {
+                let result = try await api.call("GET", "/v1/workflows/Order/executions/\(id)/result?wait=60")
+                try require(result.json["status"] as? String == "completed", result.text)
+            }
+            let empty = try await api.call("POST", "/v1/workflows/Order/executions:batch", body: #"{"executions": []}"#)
+            try require(empty.status == 400 && empty.text.contains("1 to 10000"), empty.text)
+        }
+    }
+
     @Test("start, read, await, list, cancel and resolve through /v1")
     func executions() async throws {
         try await withAPI { _, api in

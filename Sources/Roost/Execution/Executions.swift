@@ -34,7 +34,7 @@ public struct Executions: Sendable {
         switch note {
         case .finished(let key): resultWaiters.signal(key)
         case .resumed: resultWaiters.signalAll()
-        case .wake: break
+        case .wake, .wakeUpsFlagged: break
         }
     }
 

@@ -16,6 +16,12 @@ public protocol WorkflowStore: Sendable {
     /// - Returns: The new record, or the existing one and whether its input equals the given input.
     func insertExecution(_ execution: NewExecution) async throws -> InsertOutcome
 
+    /// Inserts executions, each unless one with the same workflow and id exists, in one statement; pending ones
+    /// are announced with one notification for the batch (``StoreNotification/wakeUpsFlagged``). A member the
+    /// database refuses (its input, say) fails alone.
+    /// - Returns: One outcome per execution, in order: as ``insertExecution(_:)``'s, or the error that refused it.
+    func insertExecutions(_ executions: [NewExecution]) async throws -> [Result<InsertOutcome, any Error>]
+
     /// The execution with that workflow and id.
     func execution(workflow: String, id: String) async throws -> ExecutionRecord?
 
@@ -167,6 +173,8 @@ public enum StoreNotification: Sendable, Hashable {
     case wake(ExecutionKey, shard: Int?)
     /// The execution finished.
     case finished(ExecutionKey)
+    /// Executions were flagged for wake-ups in bulk (a batch start): runners poll for their flags now.
+    case wakeUpsFlagged
     /// The listening connection was re-established: notifications may have been missed.
     case resumed
 }

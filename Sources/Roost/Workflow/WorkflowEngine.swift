@@ -143,6 +143,8 @@ public final class WorkflowEngine: Service, Sendable {
                 self.wake(key)
             case .finished(let key):
                 resultWaiters.signal(key)
+            case .wakeUpsFlagged:
+                pollNow.signal()
             case .resumed:
                 pollNow.signal()
                 resultWaiters.signalAll()

@@ -183,6 +183,9 @@ struct ClusterBenchRun {
         _ = try await counter.value()
         let waiting = ids(ownedBy: victim.address, true, runners: runners, count: 50, prefix: "approval")
         let executions = Executions(store: storage.store, placement: ExecutionPlacement(settings: ClusterSettings()))
+        // Results are announced: a result awaited hears of its execution's end at once, as RoostClient's does.
+        let token = storage.store.addNotificationHandler { executions.receive($0) }
+        defer { storage.store.removeNotificationHandler(token) }
         for id in waiting {
             _ = try await executions.start(Approval.self, id: id, input: .init(requestId: id, coolOffMs: 0))
         }

@@ -19,6 +19,8 @@ struct ScaleBench: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOptions
     @Option(parsing: .upToNextOption, help: "Levels of waiting executions.") var waiting: [Int] = [10_000, 100_000]
     @Option(help: "Executions started one by one (through the database path) at each level.") var starts = 1_000
+    @Option(help: "Executions started in batches of 10,000 (through the database path) at each level.")
+    var batchStarts = 5_000
     @Option(help: "Resolves of moved executions timed after the kill.") var samples = 100
     @Option(help: "Sleepers whose timer lateness is measured at the largest level.") var sleepers = 1_000
     @Option(name: .customLong("lease-ttl"), help: "The runners' lease TTL in seconds.") var leaseTTL: Double = 10
@@ -27,8 +29,9 @@ struct ScaleBench: AsyncParsableCommand {
         guard !waiting.isEmpty, waiting.allSatisfy({ $0 >= 1_000 }) else {
             throw ValidationError("--waiting takes levels of at least 1000 executions, such as 10000 100000")
         }
-        guard starts > 0, starts <= waiting.min()!, samples > 0, sleepers > 0 else {
-            throw ValidationError("--starts (at most the smallest level), --samples and --sleepers must be positive")
+        guard starts > 0, batchStarts > 0, starts + batchStarts <= waiting.min()!, samples > 0, sleepers > 0 else {
+            throw ValidationError("--starts and --batch-starts (together at most the smallest level), --samples and "
+                                  + "--sleepers must be positive")
         }
     }
 
@@ -71,10 +74,16 @@ struct ScaleBenchLevel {
             try await BenchRunners.settle(storage, runners: runners.map(\.address))
             let executions = Executions(store: storage.store,
                                         placement: ExecutionPlacement(settings: ClusterSettings()))
+            // Results are announced: a result awaited hears of its execution's end at once, as RoostClient's does.
+            let token = storage.store.addNotificationHandler { executions.receive($0) }
+            defer { storage.store.removeNotificationHandler(token) }
             log("level \(waiting): \(options.starts) single starts")
             report["singleStarts"] = try await singleStarts(executions, storage: storage)
+            log("level \(waiting): \(options.batchStarts) batch starts")
+            report["batchStarts"] = try await batchStarts(executions, storage: storage)
             log("level \(waiting): seeding the other waiting executions")
-            report["seededPerSecond"] = try await seed(waiting - options.starts, storage: storage)
+            report["seededPerSecond"] = try await seed(waiting - options.starts - options.batchStarts,
+                                                       storage: storage)
             try await storage.client.query("VACUUM ANALYZE executions, journal, deferreds")
             report["bytesPerWaitingExecution"] = try await bytesPerExecution(storage)
             log("level \(waiting): idle with one runner")
@@ -108,6 +117,26 @@ struct ScaleBenchLevel {
             _ = try await executions.start(Approval.self, id: id, input: .init(requestId: id, coolOffMs: 0))
         }
         let inserted = ContinuousClock.now - began
+        return try await rates(ids, began: began, inserted: inserted, storage: storage)
+    }
+
+    /// Starts executions in batches of ``Executions/maximumBatchSize`` and waits until each has run to its wait.
+    private func batchStarts(_ executions: Executions, storage: PostgresStorage) async throws -> [String: Any] {
+        let ids = (0..<options.batchStarts).map { "batched-\($0)" }
+        let began = ContinuousClock.now
+        for chunk in stride(from: 0, to: ids.count, by: Executions.maximumBatchSize) {
+            let members = ids[chunk..<min(ids.count, chunk + Executions.maximumBatchSize)].map {
+                (id: $0, input: Approval.Input(requestId: $0, coolOffMs: 0))
+            }
+            for result in try await executions.start(Approval.self, members) { _ = try result.get() }
+        }
+        let inserted = ContinuousClock.now - began
+        return try await rates(ids, began: began, inserted: inserted, storage: storage)
+    }
+
+    /// Waits until every execution has run to its wait; the rates of their inserts and of their runs to their waits.
+    private func rates(_ ids: [String], began: ContinuousClock.Instant, inserted: Duration,
+                       storage: PostgresStorage) async throws -> [String: Any] {
         while try await count(storage, """
             SELECT count(*)::int FROM executions WHERE id = ANY(\(ids)) AND status = 'waiting'
             """) < ids.count {
@@ -158,10 +187,11 @@ struct ScaleBenchLevel {
         return result
     }
 
-    /// Each runner's resident memory and the database's transactions per second over 10 s at rest.
+    /// Each runner's resident memory and the database's transactions per second over 10 s at rest, 15 s after the
+    /// last change.
     private func idle(_ storage: PostgresStorage,
                       runners: [(process: RunnerProcess, address: String)]) async throws -> [String: Any] {
-        try await Task.sleep(for: .seconds(5))
+        try await Task.sleep(for: .seconds(15))
         let before = try await DatabaseCounters.read(storage)
         let began = ContinuousClock.now
         try await Task.sleep(for: .seconds(10))
@@ -186,7 +216,7 @@ struct ScaleBenchLevel {
             .map(\.shard.index))
         var moved: [String] = []
         var next = 0
-        while moved.count < options.samples, next < waiting - options.starts {
+        while moved.count < options.samples, next < waiting - options.starts - options.batchStarts {
             let id = "waiting-\(next)"
             if owned.contains(settings.shard(for: id).index) { moved.append(id) }
             next += 1

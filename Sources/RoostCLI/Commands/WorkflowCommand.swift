@@ -11,14 +11,37 @@ struct WorkflowCommand: AsyncParsableCommand {
                       Replay.self])
 
     struct Start: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Start an execution (idempotent by id).")
+        static let configuration = CommandConfiguration(
+            abstract: "Start an execution (idempotent by id), or many from a file with --batch.")
         @Argument(help: "The workflow's name.") var name: String
-        @Option(help: "The execution id, the idempotency key.") var id: String
-        @Option(help: "The input as JSON.") var input: String
+        @Option(help: "The execution id, the idempotency key.") var id: String?
+        @Option(help: "The input as JSON.") var input: String?
+        @Option(help: ArgumentHelp("Start the executions of a file of JSON lines, one {\"id\", \"input\"} each "
+                                   + "(- for standard input), with one statement per 10,000.",
+                                   valueName: "file"))
+        var batch: String?
         @OptionGroup var database: DatabaseOptions
+
+        func validate() throws {
+            switch (batch, id, input) {
+            case (nil, .some, .some): break
+            case (.some, nil, nil):
+                guard database.runnerURL == nil else {
+                    throw ValidationError("--batch starts through the database; leave out --runner")
+                }
+            case (.some, _, _): throw ValidationError("--batch takes the ids and inputs from its file: leave out "
+                                                      + "--id and --input")
+            default: throw ValidationError("give --id and --input, or --batch FILE")
+            }
+        }
 
         func run() async throws {
             try await reportingErrors {
+                if let batch {
+                    try await startBatch(from: batch)
+                    return
+                }
+                let id = id ?? "", input = input ?? ""
                 let started = try await database.withExecutions { try await $0.start(workflow: name, id: id, input: input) }
                 if database.json {
                     Output.printJSON(["workflow": name, "id": id, "created": started.created,
@@ -27,6 +50,31 @@ struct WorkflowCommand: AsyncParsableCommand {
                     print(started.created ? "started \(name) \(id)"
                           : "\(name) \(id) already exists (\(started.record.status)); nothing started")
                 }
+            }
+        }
+
+        /// Starts every line of the file, 10,000 per statement; a bad line or a refused execution is reported with
+        /// its line number and the others are started. Exits non-zero if any was refused.
+        private func startBatch(from path: String) async throws {
+            let lines = try BatchFile.read(path, workflow: name)
+            let results = try await database.withClient { client in
+                var results: [(line: Int, outcome: Swift.Result<StartResult, WorkflowError>)] = []
+                for chunk in stride(from: 0, to: lines.count, by: Executions.maximumBatchSize) {
+                    let slice = Array(lines[chunk..<min(lines.count, chunk + Executions.maximumBatchSize)])
+                    let requests = slice.compactMap { try? $0.request.get() }
+                    var started = try await requests.isEmpty ? [] : client.start(requests)[...]
+                    for line in slice {
+                        switch line.request {
+                        case .success: results.append((line.number, started.removeFirst()))
+                        case .failure(let error): results.append((line.number, .failure(error)))
+                        }
+                    }
+                }
+                return results
+            }
+            BatchFile.report(results, json: database.json)
+            if results.contains(where: { if case .failure = $0.outcome { true } else { false } }) {
+                throw ExitCode(1)
             }
         }
     }
