@@ -76,6 +76,11 @@ public struct RoostClient: Sendable {
         try await executions.detail(workflow: workflow, id: id)
     }
 
+    /// Deletes a finished execution with its journal and deferreds. See ``Executions/delete(workflow:id:)``.
+    public func delete(workflow: String, id: String) async throws -> DeleteOutcome {
+        try await executions.delete(workflow: workflow, id: id)
+    }
+
     /// Retries a failed execution from its point of failure. See ``Executions/retry(workflow:id:)``.
     public func retry(workflow: String, id: String) async throws -> RetryOutcome {
         try await executions.retry(workflow: workflow, id: id)

@@ -137,6 +137,10 @@ public struct RunnerHTTPAPI: Sendable {
             let detail = try await executions.detail(workflow: try name(context), id: try id(context))
             return JSONResponse.make(.ok, detail.jsonObject)
         }
+        v1.delete("workflows/:workflow/executions/:id") { _, context in
+            let outcome = try await executions.delete(workflow: try name(context), id: try id(context))
+            return JSONResponse.make(.ok, ["deleted": outcome.deleted, "status": outcome.status.rawValue])
+        }
         v1.get("workflows/:workflow/executions/:id/result") { request, context in
             try await result(request, context)
         }

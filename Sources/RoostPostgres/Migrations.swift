@@ -374,6 +374,7 @@ public enum Migrations {
                 'cached for the session, so the statement around it is cheap to plan.';
             """),
         wakeUpsThatOutliveTheirRunner,
+        leanExecutionIndexes,
     ]
 
     /// A migration's statements: its SQL split at each `;` that ends a line outside a `$$`-quoted function body.

@@ -100,14 +100,6 @@ public final class PostgresClusterStore: ClusterStore {
                     UPDATE \(unescaped: schema).runners SET expires_at = now()
                     WHERE address = \(address) AND expires_at > now()
                     """, logger: logger)
-                _ = try await connection.guardedRows("""
-                    DELETE FROM \(unescaped: schema).runners r
-                    WHERE expires_at < now() - interval '1 day'
-                      AND NOT EXISTS (SELECT 1 FROM \(unescaped: schema).shard_leases l WHERE l.owner = r.incarnation)
-                    """, logger: logger)
-                _ = try await connection.guardedRows("""
-                    DELETE FROM \(unescaped: schema).shard_lease_history WHERE acquired_at < now() - interval '30 days'
-                    """, logger: logger)
                 var machineId: Int?
                 for row in try await connection.guardedRows("""
                     INSERT INTO \(unescaped: schema).runners
@@ -264,6 +256,30 @@ public final class PostgresClusterStore: ClusterStore {
             runners.append(address)
         }
         return runners
+    }
+
+    public func forgetHistory(olderThan age: Duration, limit: Int) async throws -> Int {
+        let rows = try await client.guardedRows("""
+            WITH cutoff AS (
+                SELECT now() - \(age.wholeMilliseconds) * interval '1 millisecond' AS at
+            ), acquisitions AS (
+                DELETE FROM \(unescaped: schema).shard_lease_history
+                WHERE (shard_group, shard, epoch) IN (
+                    SELECT shard_group, shard, epoch FROM \(unescaped: schema).shard_lease_history
+                    WHERE acquired_at < (SELECT at FROM cutoff) LIMIT \(limit))
+                RETURNING 1
+            ), registrations AS (
+                DELETE FROM \(unescaped: schema).runners
+                WHERE incarnation IN (
+                    SELECT r.incarnation FROM \(unescaped: schema).runners r
+                    WHERE r.expires_at < (SELECT at FROM cutoff) AND NOT EXISTS (
+                        SELECT 1 FROM \(unescaped: schema).shard_leases l WHERE l.owner = r.incarnation)
+                    LIMIT \(limit))
+                RETURNING 1
+            )
+            SELECT ((SELECT count(*) FROM acquisitions) + (SELECT count(*) FROM registrations))::int
+            """, logger: logger)
+        return try rows.first?.decode(Int.self) ?? 0
     }
 
     public func status() async throws -> ClusterStatus {

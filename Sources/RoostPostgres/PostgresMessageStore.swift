@@ -94,11 +94,14 @@ public final class PostgresMessageStore: MessageStore {
         return calls
     }
 
-    public func purge(completedBefore age: Duration) async throws -> Int {
+    public func purge(completedBefore age: Duration, limit: Int) async throws -> Int {
         let rows = try await client.guardedRows("""
             WITH gone AS (
                 DELETE FROM \(unescaped: schema).entity_messages
-                WHERE completed_at < now() - \(age.wholeMilliseconds) * interval '1 millisecond'
+                WHERE (entity_type, entity_id, request_id) IN (
+                    SELECT entity_type, entity_id, request_id FROM \(unescaped: schema).entity_messages
+                    WHERE completed_at < now() - \(age.wholeMilliseconds) * interval '1 millisecond'
+                    ORDER BY completed_at LIMIT \(limit))
                 RETURNING 1
             )
             SELECT count(*)::int FROM gone

@@ -81,8 +81,8 @@ struct MessageStoreTests {
             #expect(try await messages.pending(in: [shard], olderThan: .zero, limit: 10).map(\.requestID) == ["r1", "r3"])
             #expect(try await messages.pending(in: [shard], olderThan: .zero, limit: 1).map(\.requestID) == ["r1"])
             #expect(try await messages.pending(in: [shard], olderThan: .seconds(3_600), limit: 10).isEmpty)
-            #expect(try await messages.purge(completedBefore: .seconds(3_600)) == 0)
-            #expect(try await messages.purge(completedBefore: .zero) == 1)
+            #expect(try await messages.purge(completedBefore: .seconds(3_600), limit: 100) == 0)
+            #expect(try await messages.purge(completedBefore: .zero, limit: 100) == 1)
             #expect(try await messages.state(of: call("r2").address, requestID: "r2") == nil)
         }
     }

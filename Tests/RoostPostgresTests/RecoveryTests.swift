@@ -141,10 +141,11 @@ struct RecoveryTests {
                                         logger: TestDatabase.logger)
             let events = EngineEvents(engine)
             try await withRunningEngine(engine) { engine in
-                // Due well beyond the poll's look-ahead (100 ms + two polls + 1 s) when it parks.
+                // Due well beyond the poll's look-ahead (100 ms + two polls + 1 s) when it parks, and when the
+                // count is read after it, however loaded the machine.
                 let id = "far-\(UUID())"
                 let key = try await engine.executions.start(TwoSleeps.self, id: id,
-                                                            input: .init(first: 6_000, second: 0)).record.key
+                                                            input: .init(first: 15_000, second: 0)).record.key
                 try await events.first { $0 == .parked(key) }
                 #expect(engine.parkedCount == 0, "nothing of the sleep is in memory")
                 let output = try await engine.executions.result(of: TwoSleeps.self, id: id, timeout: .seconds(60))

@@ -64,8 +64,10 @@ struct CrashTests {
                 let effects = try await harness.effects(id)
                 try require(effects == ["submit": 1, "apply": 1], "\(id) effects exactly once: \(effects)")
             }
-            let resumed = try await client.list(ExecutionFilter(limit: 1_000)).filter { $0.attempt > 1 }.count
-            try require(resumed > 0, "some executions were resumed by a later runner")
+            // A later runner wrote the journal of each execution it resumed: a running one (its attempt grows) or a
+            // waiting one (woken where it waited, its attempt unchanged).
+            let audit = try await ClusterAudit.read(harness.storage)
+            try require(audit.moved > 0, "some executions were resumed by a later runner: \(audit)")
             #expect(try await client.list(ExecutionFilter(status: .completed, limit: 1_000)).count == 230)
         }
     }

@@ -37,9 +37,6 @@ public final class ClusterSystem: DistributedActorSystem, ShardHost, Service, Se
         /// How often a runner looks for persisted calls of its shards that stayed pending longer than
         /// ``callTimeout`` (their callers gave up or died) and runs them.
         public var redeliveryInterval: Duration = .seconds(10)
-        /// How long the replies of persisted calls are kept: a retry or a repeated idempotency key within this
-        /// time gets the stored reply; after it, the same key is a new call.
-        public var messageRetention: Duration = .seconds(86_400)
         /// The secret every call between runners must carry: runners refuse calls without it. Defaults to none:
         /// a runner accepts any caller that reaches its address.
         public var clusterSecret: String?

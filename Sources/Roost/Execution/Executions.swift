@@ -246,6 +246,20 @@ public struct Executions: Sendable {
         return outcome
     }
 
+    /// Deletes a finished execution (completed, failed or cancelled) with its journal and deferreds, before its
+    /// retention would. Its id may then start a new execution.
+    /// - Returns: The outcome, with the status the execution had.
+    /// - Throws: ``WorkflowError`` `unknown_execution`; `not_allowed` if it has not finished (cancel it first).
+    public func delete(workflow: String, id: String) async throws -> DeleteOutcome {
+        try Self.checkIdentity(workflow: workflow, id: id)
+        let outcome = try await store.deleteExecution(workflow: workflow, id: id)
+        guard outcome.deleted || outcome.status.isTerminal else {
+            throw WorkflowError(.notAllowed, "execution '\(id)' of \(workflow) is \(outcome.status): only a "
+                                + "finished execution can be deleted; cancel it first")
+        }
+        return outcome
+    }
+
     /// Runs a finished execution again as a new execution `newId` with the original input (as stored, never a
     /// redacted copy). Guarded by the status: an execution still running is not replayed. `newId` is the new
     /// execution's idempotency key: replaying again with it returns the same execution.

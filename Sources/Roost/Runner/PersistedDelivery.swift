@@ -28,8 +28,6 @@ actor PersistedDelivery {
     private static let rememberedReplies = 4_096
     /// How many pending calls one read of the store returns.
     private static let batch = 500
-    /// How often completed calls older than the retention are forgotten.
-    private static let purgeInterval = Duration.seconds(600)
 
     init(store: any MessageStore, configuration: ClusterSystem.Configuration, logger: Logger) {
         self.store = store
@@ -116,8 +114,6 @@ actor PersistedDelivery {
     /// held shards that stayed pending too long, until ``shutdown()``.
     func run(in system: ClusterSystem) async {
         var nextSweep = ContinuousClock.now + configuration.redeliveryInterval
-        // Not at once: a runner starting on a new schema may not have migrated it yet.
-        var nextPurge = ContinuousClock.now + Self.purgeInterval / 10
         while !Task.isCancelled, !stopping.isSignalled {
             wake.reset()
             let shards = acquired.sorted()
@@ -127,10 +123,6 @@ actor PersistedDelivery {
                 nextSweep = .now + configuration.redeliveryInterval
                 await redeliver(in: await system.entities.heldShards(), olderThan: configuration.callTimeout,
                                 in: system)
-            }
-            if ContinuousClock.now >= nextPurge {
-                nextPurge = .now + Self.purgeInterval
-                await purge()
             }
             await wake.wait(until: nextSweep)
         }
@@ -168,17 +160,6 @@ actor PersistedDelivery {
             }
             // Calls left pending (their shard is leaving, a mailbox is full) wait for the next redelivery.
             if calls.count < Self.batch || !allAnswered { return }
-        }
-    }
-
-    private func purge() async {
-        do {
-            let forgotten = try await store.purge(completedBefore: configuration.messageRetention)
-            if forgotten > 0 {
-                logger.debug("forgot completed persisted calls", metadata: ["roost.count": "\(forgotten)"])
-            }
-        } catch {
-            logger.warning("could not forget completed persisted calls", metadata: ["roost.error": "\(error)"])
         }
     }
 }

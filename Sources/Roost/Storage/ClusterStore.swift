@@ -42,6 +42,11 @@ public protocol ClusterStore: Sendable {
     /// Runners and shard owners as the store sees them.
     func status() async throws -> ClusterStatus
 
+    /// Forgets at most `limit` acquisitions in the lease history and at most `limit` runner registrations (dead,
+    /// owning no lease) older than `age`, by the store's clock.
+    /// - Returns: How many rows were forgotten.
+    func forgetHistory(olderThan age: Duration, limit: Int) async throws -> Int
+
     /// Registers a handler called when a runner joins or leaves anywhere in the cluster.
     /// - Returns: A token for ``removeMembershipHandler(_:)``.
     func addMembershipHandler(_ handler: @escaping @Sendable () -> Void) -> Int

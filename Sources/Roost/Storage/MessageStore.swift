@@ -21,9 +21,9 @@ public protocol MessageStore: Sendable {
     /// most `limit`.
     func pending(in shards: [ShardID], olderThan age: Duration, limit: Int) async throws -> [PersistedCall]
 
-    /// Forgets completed calls whose reply was stored more than `age` ago.
+    /// Forgets at most `limit` completed calls whose reply was stored more than `age` ago, by the store's clock.
     /// - Returns: How many were forgotten.
-    func purge(completedBefore age: Duration) async throws -> Int
+    func purge(completedBefore age: Duration, limit: Int) async throws -> Int
 }
 
 /// A persisted call as it is stored.

@@ -139,6 +139,19 @@ public protocol WorkflowStore: Sendable {
     /// Everything stored about an execution; `nil` if there is none with that workflow and id.
     func executionDetail(workflow: String, id: String) async throws -> ExecutionDetail?
 
+    /// Deletes a finished execution (completed, failed or cancelled) with its journal and deferreds. An unfinished
+    /// one is left as it is: the outcome says what it is.
+    /// - Throws: ``WorkflowError`` `unknown_execution` if there is none.
+    func deleteExecution(workflow: String, id: String) async throws -> DeleteOutcome
+
+    /// The names of the workflows that have finished executions stored, whether this process runs them or not.
+    func finishedWorkflows() async throws -> [String]
+
+    /// Deletes at most `limit` executions of `workflow` that finished more than `age` ago by the store's clock,
+    /// oldest first, with their journals and deferreds; an execution a concurrent change holds is left for later.
+    /// - Returns: How many were deleted.
+    func deleteFinishedExecutions(workflow: String, finishedBefore age: Duration, limit: Int) async throws -> Int
+
     /// Puts a failed execution back to `pending` and wakes its shard's owner, keeping its journal but for a failed
     /// activity that ended it (its last entry), which runs again with fresh attempts. Any other status is left as
     /// it is: the outcome says what it is.
@@ -297,6 +310,20 @@ public struct DueExecution: Sendable, Hashable {
 }
 
 /// The result of a cancel.
+/// What ``WorkflowStore/deleteExecution(workflow:id:)`` did.
+public struct DeleteOutcome: Sendable, Codable, Hashable {
+    /// Whether this call deleted the execution (false if it had not finished).
+    public var deleted: Bool
+    /// The execution's status: the one it had when it was deleted, or the one it still has.
+    public var status: ExecutionStatus
+
+    /// Creates an outcome.
+    public init(deleted: Bool, status: ExecutionStatus) {
+        self.deleted = deleted
+        self.status = status
+    }
+}
+
 public struct CancelOutcome: Sendable, Codable, Hashable {
     /// Whether this call cancelled the execution (false if it had already finished).
     public var cancelled: Bool

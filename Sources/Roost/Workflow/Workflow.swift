@@ -34,6 +34,11 @@ public protocol Workflow: Sendable {
     /// anything is stored. Defaults to none (values are then checked when the workflow reads them).
     static var deferreds: [any DeferredDeclaration] { get }
 
+    /// How long a finished execution of this workflow (its record, journal and deferreds) is kept before the
+    /// cluster's maintenance deletes it; after that, its id may start a new execution. Defaults to `nil`: the
+    /// cluster's retention (``Maintenance/Configuration/retention``, 7 days unless configured).
+    static var retention: Duration? { get }
+
     /// Runs the workflow.
     /// - Parameters:
     ///   - input: The execution's input.
@@ -47,4 +52,5 @@ public protocol Workflow: Sendable {
 extension Workflow {
     public static var name: String { String(describing: Self.self) }
     public static var deferreds: [any DeferredDeclaration] { [] }
+    public static var retention: Duration? { nil }
 }

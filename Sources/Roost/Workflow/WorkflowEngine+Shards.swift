@@ -132,21 +132,6 @@ extension WorkflowEngine: ShardHost {
         }
     }
 
-    /// Warns about executions no live runner has run for ``Configuration/stuckAfter``.
-    func warnAboutStuckExecutions() async {
-        guard placement != nil else { return }
-        do {
-            let stuck = try await store.stuckExecutions(olderThan: configuration.stuckAfter, limit: 10)
-            guard let oldest = stuck.first else { return }
-            logger.warning("executions are stuck: no live runner holds their shard", metadata: [
-                "roost.count": "\(stuck.count)\(stuck.count == 10 ? "+" : "")",
-                "roost.oldest": "\(oldest.workflow)/\(oldest.id) (shard \(oldest.shard.map(String.init) ?? "none"))",
-            ])
-        } catch {
-            logger.debug("could not look for stuck executions", metadata: ["roost.error": "\(error)"])
-        }
-    }
-
     /// Launches the pending and running executions of shards acquired since the last call, and places executions
     /// stored without a shard. Their waiting executions stay in the database: the poll finds those that are woken
     /// or fall due.

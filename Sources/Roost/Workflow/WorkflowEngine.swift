@@ -28,9 +28,6 @@ public final class WorkflowEngine: Service, Sendable {
         /// due time stay in memory; a wake-up, or its due time coming within this interval, replays it. `nil`
         /// keeps every waiting run in memory. Defaults to 5 seconds.
         public var parkAfter: Duration? = .seconds(5)
-        /// How long an unfinished execution may go without progress, because no live runner holds its shard,
-        /// before runners log it as stuck. Defaults to 60 seconds.
-        public var stuckAfter: Duration = .seconds(60)
         /// The runner's own clock. Due times are read from the database's clock, estimated from this one and the
         /// offset the engine measures against the database at start-up and with every poll; tests skew it.
         /// Defaults to the system clock.
@@ -193,7 +190,6 @@ public final class WorkflowEngine: Service, Sendable {
             // Executions stored without a shard come only from clients that started them before any runner had
             // stored the cluster's settings: looking for them now and then is enough.
             await scanAcquiredShards(placing: polls % 30 == 0)
-            if polls % 30 == 0 { await warnAboutStuckExecutions() }
             do {
                 for key in try await store.takeWakeUps(workflows: registry.names, leases: heldLeases) { wake(key) }
             } catch {

@@ -13,6 +13,10 @@ public struct WorkflowRegistry: Sendable {
     /// The registered names, sorted.
     public var names: [String] { entries.keys.sorted() }
 
+    /// The retention each registered workflow declares for itself (``Workflow/retention``), by name; the others
+    /// keep the cluster's.
+    public var retentions: [String: Duration] { entries.compactMapValues(\.retention) }
+
     /// The registered workflow with that name.
     /// - Throws: ``WorkflowError`` `unknown_workflow` listing the registered names.
     func workflow(named name: String) throws -> RegisteredWorkflow {
@@ -47,12 +51,14 @@ public struct WorkflowRegistry: Sendable {
 struct RegisteredWorkflow: Sendable {
     let name: String
     let deferreds: [any DeferredDeclaration]
+    let retention: Duration?
     let validateInput: @Sendable (String, PayloadCoder) throws -> Void
     let run: @Sendable (String, WorkflowContext) async throws -> String
 
     init<W: Workflow>(_ workflow: W) {
         name = W.name
         deferreds = W.deferreds
+        retention = W.retention
         validateInput = { json, coder in _ = try coder.decode(W.Input.self, from: json, what: "input of \(W.name)") }
         run = { json, context in
             let input = try context.coder.decode(W.Input.self, from: json, what: "input of \(W.name)")

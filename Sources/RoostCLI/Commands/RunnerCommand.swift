@@ -54,7 +54,10 @@ struct RunnerCommand: AsyncParsableCommand {
                                            messages: storage.messages, logger: logger)
             Examples.register(entitiesOn: system, storage: storage)
             let schedules = configurations.exampleSchedules ? Examples.schedules : []
-            let singletons = SingletonHost([Examples.singleton(storage: storage)] + schedules.map {
+            let maintenance = Maintenance(executions: storage.store, messages: storage.messages,
+                                          cluster: storage.cluster, retentions: Examples.registry.retentions,
+                                          configuration: configurations.maintenance, logger: logger)
+            let singletons = SingletonHost([maintenance.singleton, Examples.singleton(storage: storage)] + schedules.map {
                 $0.singleton(store: storage.schedules, executions: engine.executions)
             },
                                            settings: shardConfiguration.settings,
@@ -95,6 +98,7 @@ struct RunnerCommand: AsyncParsableCommand {
         var engine: WorkflowEngine.Configuration
         var shards: ShardManager.Configuration
         var entities: ClusterSystem.Configuration
+        var maintenance: Maintenance.Configuration
         var http: RunnerHTTPAPI.Configuration?
         var logLevel: Logger.Level
         /// Whether the example schedules run (`ROOST_EXAMPLE_SCHEDULES=on`).
@@ -114,6 +118,7 @@ struct RunnerCommand: AsyncParsableCommand {
                               engine: try RunnerSettings.engineConfiguration(values),
                               shards: try RunnerSettings.shardConfiguration(values),
                               entities: entities,
+                              maintenance: try RunnerSettings.maintenanceConfiguration(values),
                               http: try Self.httpConfiguration(values),
                               logLevel: parsed,
                               exampleSchedules: try Self.exampleSchedules(values),
@@ -249,9 +254,6 @@ enum RunnerSettings {
         if let value = try positive("ROOST_REDELIVERY_INTERVAL_MS", environment) {
             configuration.redeliveryInterval = .milliseconds(value)
         }
-        if let value = try positive("ROOST_MESSAGE_RETENTION_S", environment) {
-            configuration.messageRetention = .seconds(value)
-        }
         if let secret = environment["ROOST_CLUSTER_SECRET"], !secret.isEmpty {
             guard secret.count >= 16 else {
                 throw ValidationError("ROOST_CLUSTER_SECRET must be at least 16 characters (it has \(secret.count))")
@@ -259,6 +261,19 @@ enum RunnerSettings {
             configuration.clusterSecret = secret
         }
         configuration.tls = try clusterTLS(environment)
+        return configuration
+    }
+
+    /// What the maintenance singleton deletes, and how often it looks.
+    static func maintenanceConfiguration(_ environment: [String: String]) throws -> Maintenance.Configuration {
+        var configuration = Maintenance.Configuration()
+        if let value = try positive("ROOST_RETENTION_S", environment) { configuration.retention = .seconds(value) }
+        if let value = try positive("ROOST_MESSAGE_RETENTION_S", environment) {
+            configuration.messageRetention = .seconds(value)
+        }
+        if let value = try positive("ROOST_MAINTENANCE_INTERVAL_MS", environment) {
+            configuration.interval = .milliseconds(value)
+        }
         return configuration
     }
 

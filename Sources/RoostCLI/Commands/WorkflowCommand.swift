@@ -8,7 +8,7 @@ struct WorkflowCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "workflow", abstract: "Start, inspect, await and cancel workflow executions.",
         subcommands: [Start.self, Result.self, Status.self, Show.self, List.self, Cancel.self, Retry.self,
-                      Replay.self])
+                      Replay.self, Delete.self])
 
     struct Start: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -253,6 +253,25 @@ extension WorkflowCommand {
                 } else {
                     print(outcome.retried ? "retrying \(name) \(id): pending until its shard's owner resumes it"
                           : "nothing retried: \(name) \(id) is \(outcome.status); only a failed execution is retried")
+                }
+            }
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete a finished execution with its journal and deferreds, before its retention would.")
+        @Argument(help: "The workflow's name.") var name: String
+        @Argument(help: "The execution id.") var id: String
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            try await reportingErrors {
+                let outcome = try await database.withExecutions { try await $0.delete(workflow: name, id: id) }
+                if database.json {
+                    Output.printJSON(["deleted": outcome.deleted, "status": outcome.status.rawValue])
+                } else {
+                    print("deleted \(name) \(id) (\(outcome.status))")
                 }
             }
         }

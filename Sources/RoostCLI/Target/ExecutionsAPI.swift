@@ -13,6 +13,7 @@ protocol ExecutionsAPI: Sendable {
     func stuck(olderThan age: Duration, limit: Int) async throws -> [StuckExecution]
     func cancel(workflow: String, id: String) async throws -> CancelOutcome
     func retry(workflow: String, id: String) async throws -> RetryOutcome
+    func delete(workflow: String, id: String) async throws -> DeleteOutcome
     func replay(workflow: String, id: String, as newId: String) async throws -> StartResult
     func resolve(workflow: String, id: String, deferred: String, value: String, by: String?) async throws
         -> ResolveOutcome

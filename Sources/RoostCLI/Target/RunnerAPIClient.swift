@@ -72,6 +72,11 @@ struct RunnerAPIClient: ExecutionsAPI {
         return RetryOutcome(retried: reply["retried"] as? Bool ?? false, status: Self.status(reply["status"]), key: 0)
     }
 
+    func delete(workflow: String, id: String) async throws -> DeleteOutcome {
+        let reply = try await send("DELETE", "/v1/workflows/\(path(workflow))/executions/\(path(id))")
+        return DeleteOutcome(deleted: reply["deleted"] as? Bool ?? false, status: Self.status(reply["status"]))
+    }
+
     func replay(workflow: String, id: String, as newId: String) async throws -> StartResult {
         let reply = try await send("POST", "/v1/workflows/\(path(workflow))/executions/\(path(id))/replay",
                                    body: ["id": newId])

@@ -198,11 +198,12 @@ enum Statements {
 
     /// A deferred's value unless one is stored. The execution is flagged in any case, and with `announce` notified:
     /// a resolve its own process hands to the run in memory still leaves the flag for a next owner, should that
-    /// process die before the run goes on.
+    /// process die before the run goes on. The execution is key-share-locked, so that a deletion either waits for
+    /// the value and deletes it too, or comes first and the resolve finds no execution.
     struct Resolve: PostgresPreparedStatement {
         static let sql = """
             WITH target AS (
-                SELECT key FROM executions WHERE workflow = $1 AND id = $2
+                SELECT key FROM executions WHERE workflow = $1 AND id = $2 FOR KEY SHARE
             ), inserted AS (
                 INSERT INTO deferreds (execution, name, value, resolved_by)
                 SELECT key, $3, $4::jsonb, $7 FROM target
