@@ -19,6 +19,7 @@ public enum MetricsHelp {
         "roost_timer_lateness_seconds": "How late durable sleeps returned after their due time.",
         "roost_mailbox_depth": "Calls waiting ahead of a call in an entity's mailbox.",
         "roost_mailbox_rejections_total": "Calls refused because an entity's mailbox was full.",
+        "roost_retention_deleted_total": "Rows maintenance deleted past their retention, by kind.",
         "roost_database_pool_size": "The most connections this process's database pool opens.",
         "roost_database_connections": "This process's database connections, by state.",
     ]

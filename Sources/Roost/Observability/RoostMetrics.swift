@@ -54,6 +54,12 @@ enum RoostMetrics {
         Recorder(label: "roost_mailbox_depth").record(depth)
     }
 
+    /// Maintenance deleted `count` rows past their retention: `executions`, `messages` or `history`.
+    static func retentionDeleted(_ kind: String, count: Int) {
+        guard count > 0 else { return }
+        Counter(label: "roost_retention_deleted_total", dimensions: [("kind", kind)]).increment(by: count)
+    }
+
     /// A call was refused because the entity's mailbox was full.
     static func mailboxRejected() {
         Counter(label: "roost_mailbox_rejections_total").increment()

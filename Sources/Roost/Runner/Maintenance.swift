@@ -131,6 +131,9 @@ public struct Maintenance: Sendable {
 
     private func report(_ round: Round) {
         let executions = round.executions.values.reduce(0, +)
+        RoostMetrics.retentionDeleted("executions", count: executions)
+        RoostMetrics.retentionDeleted("messages", count: round.messages)
+        RoostMetrics.retentionDeleted("history", count: round.history)
         if executions + round.messages + round.history > 0 {
             logger.info("maintenance deleted what was past its retention", metadata: [
                 "roost.executions": "\(executions)", "roost.messages": "\(round.messages)",

@@ -57,9 +57,8 @@ struct RunnerCommand: AsyncParsableCommand {
             let maintenance = Maintenance(executions: storage.store, messages: storage.messages,
                                           cluster: storage.cluster, retentions: Examples.registry.retentions,
                                           configuration: configurations.maintenance, logger: logger)
-            let singletons = SingletonHost([maintenance.singleton, Examples.singleton(storage: storage)] + schedules.map {
-                $0.singleton(store: storage.schedules, executions: engine.executions)
-            },
+            let scheduled = schedules.map { $0.singleton(store: storage.schedules, executions: engine.executions) }
+            let singletons = SingletonHost([maintenance.singleton, Examples.singleton(storage: storage)] + scheduled,
                                            settings: shardConfiguration.settings,
                                            runner: shardConfiguration.address, logger: logger)
             let shards = ShardManager(store: storage.cluster, configuration: shardConfiguration,
