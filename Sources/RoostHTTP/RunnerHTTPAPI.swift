@@ -115,8 +115,9 @@ public struct RunnerHTTPAPI: Sendable {
             v1.get("cluster") { request, _ in
                 var stuckAfter = Duration.seconds(60)
                 if let text = request.uri.queryParameters.get("stuckAfter") {
-                    guard let seconds = Int(text), seconds >= 0 else {
-                        throw APIError(.badRequest, "invalid_argument", "stuckAfter '\(text)' must be 0 or more seconds")
+                    guard let seconds = Int(text), seconds >= 0, seconds <= StuckExecution.longestAgeSeconds else {
+                        throw APIError(.badRequest, "invalid_argument", "stuckAfter '\(text)' must be a number of "
+                                       + "seconds from 0 to \(StuckExecution.longestAgeSeconds)")
                     }
                     stuckAfter = .seconds(seconds)
                 }

@@ -263,6 +263,8 @@ struct HTTPAPITests {
                 ("GET", "/v1/executions?limit=0", nil, 400, "invalid_argument"),
                 ("GET", "/v1/workflows/Order/executions/x/result?wait=-1", nil, 400, "invalid_argument"),
                 ("GET", "/v1/nothing", nil, 404, "not_found"),
+                ("GET", "/v1/cluster?stuckAfter=2251799813685247", nil, 400, "invalid_argument"),
+                ("DELETE", "/v1/workflows/Order/executions/nope", nil, 404, "unknown_execution"),
             ]
             for (method, path, body, status, code) in cases {
                 let reply = try await api.call(method, path, body: body)

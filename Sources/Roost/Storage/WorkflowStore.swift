@@ -417,6 +417,10 @@ public struct StuckExecution: Sendable, Codable, Hashable {
     /// When it last changed.
     public var updatedAt: Date
 
+    /// The longest time without progress a stuck check may ask about, in seconds: 100 years. Longer ones are
+    /// refused rather than passed to the database, whose intervals have a range.
+    public static let longestAgeSeconds = 3_155_760_000
+
     /// A stuck execution.
     public init(workflow: String, id: String, shard: Int?, updatedAt: Date) {
         self.workflow = workflow

@@ -18,7 +18,10 @@ struct ClusterCommand: AsyncParsableCommand {
         @OptionGroup var database: DatabaseOptions
 
         func validate() throws {
-            if stuckAfter < 0 { throw ValidationError("--stuck-after must be 0 or more seconds") }
+            if stuckAfter < 0 || stuckAfter > StuckExecution.longestAgeSeconds {
+                throw ValidationError("--stuck-after must be a number of seconds from 0 to "
+                                      + "\(StuckExecution.longestAgeSeconds)")
+            }
         }
 
         func run() async throws {

@@ -182,7 +182,10 @@ extension WorkflowCommand {
             if let cursor, (ExecutionKey(cursor) ?? 0) <= 0 {
                 throw ValidationError("--cursor '\(cursor)' is not a cursor a listing returned")
             }
-            if stuckAfter < 0 { throw ValidationError("--stuck-after must be 0 or more seconds") }
+            if stuckAfter < 0 || stuckAfter > StuckExecution.longestAgeSeconds {
+                throw ValidationError("--stuck-after must be a number of seconds from 0 to "
+                                      + "\(StuckExecution.longestAgeSeconds)")
+            }
             if let status, ExecutionStatus(status) == nil {
                 throw ValidationError("unknown status '\(status)'; use one of "
                                       + ExecutionStatus.all.map(\.rawValue).joined(separator: ", "))
