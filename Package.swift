@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "RoostTesting", targets: ["RoostTesting"]),
         .library(name: "RoostExamples", targets: ["RoostExamples"]),
         .library(name: "RoostHTTP", targets: ["RoostHTTP"]),
+        .library(name: "RoostRunner", targets: ["RoostRunner"]),
         .executable(name: "roost", targets: ["roost"]),
     ],
     dependencies: [
@@ -88,10 +89,22 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "RoostRunner",
+            dependencies: [
+                "Roost",
+                "RoostPostgres",
+                "RoostHTTP",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "RoostExamples",
             dependencies: [
                 "Roost",
                 "RoostPostgres",
+                "RoostRunner",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: swiftSettings
@@ -104,6 +117,7 @@ let package = Package(
                 "RoostClient",
                 "RoostExamples",
                 "RoostHTTP",
+                "RoostRunner",
                 "RoostTesting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -141,6 +155,16 @@ let package = Package(
                 .product(name: "OpenAPIKit30", package: "OpenAPIKit"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "RoostRunnerTests",
+            dependencies: [
+                "Roost", "RoostPostgres", "RoostRunner", "RoostTesting",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -7,6 +7,7 @@ import RoostPostgres
 import Metrics
 import Prometheus
 import RoostHTTP
+import RoostRunner
 import ServiceLifecycle
 import UnixSignals
 
@@ -38,56 +39,20 @@ struct RunnerCommand: AsyncParsableCommand {
             logger.logLevel = configurations.logLevel
             logger[metadataKey: "roost.pid"] = "\(ProcessInfo.processInfo.processIdentifier)"
             logger[metadataKey: "roost.runner"] = "\(configurations.shards.address)"
-            Self.warnAboutClusterSecurity(configurations, logger: logger)
-            let storageConfiguration = configurations.storage
-            let engineConfiguration = configurations.engine
-            let shardConfiguration = configurations.shards
-
-            let storage = PostgresStorage(configuration: storageConfiguration, logger: logger)
-            try await storage.checkReachable()
-            let engine = WorkflowEngine(store: storage.store, registry: Examples.registry,
-                                        configuration: engineConfiguration,
-                                        placement: ExecutionPlacement(settings: shardConfiguration.settings),
-                                        logger: logger)
-            let system = try ClusterSystem(address: shardConfiguration.address, settings: shardConfiguration.settings,
-                                           configuration: configurations.entities,
-                                           messages: storage.messages, logger: logger)
-            Examples.register(entitiesOn: system, storage: storage)
-            let schedules = configurations.exampleSchedules ? Examples.schedules : []
-            let maintenance = Maintenance(executions: storage.store, messages: storage.messages,
-                                          cluster: storage.cluster, retentions: Examples.registry.retentions,
-                                          configuration: configurations.maintenance, logger: logger)
-            let scheduled = schedules.map { $0.singleton(store: storage.schedules, executions: engine.executions) }
-            let singletons = SingletonHost([maintenance.singleton, Examples.singleton(storage: storage)] + scheduled,
-                                           settings: shardConfiguration.settings,
-                                           runner: shardConfiguration.address, logger: logger)
-            let shards = ShardManager(store: storage.cluster, configuration: shardConfiguration,
-                                      host: ShardHosts([system, engine, singletons]),
-                                      logger: logger)
-            // Services stop in reverse order: the HTTP API first, then the runner (it stops its entities and
-            // releases its shards), then the transport, then the storage.
-            var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-                .init(service: storage),
-                .init(service: DatabasePoolMetrics(storage: storage)),
-                .init(service: system, failureTerminationBehavior: .gracefullyShutdownGroup),
-                .init(service: Runner(storage: storage, system: system, shards: shards, engine: engine, logger: logger),
-                      successTerminationBehavior: .gracefullyShutdownGroup,
-                      failureTerminationBehavior: .gracefullyShutdownGroup),
-            ]
-            if let http = configurations.http {
-                services.append(.init(service: Self.httpService(http, engine: engine, system: system, shards: shards,
-                                                                 storage: storage, metrics: metrics, logger: logger),
-                                      failureTerminationBehavior: .gracefullyShutdownGroup))
-            }
-            var groupConfiguration = ServiceGroupConfiguration(services: services,
-                                                               gracefulShutdownSignals: [.sigterm, .sigint],
-                                                               logger: logger)
-            // A service that does not end on a graceful shutdown must not keep the process alive: it is cancelled
-            // after 30 s, and the process ends 10 s after that whatever still runs.
-            groupConfiguration.maximumGracefulShutdownDuration = .seconds(30)
-            groupConfiguration.maximumCancellationDuration = .seconds(10)
-            let group = ServiceGroup(configuration: groupConfiguration)
-            try await group.run()
+            var configuration = Runner.Configuration(storage: configurations.storage, shards: configurations.shards)
+            configuration.engine = configurations.engine
+            configuration.entities = configurations.entities
+            configuration.maintenance = configurations.maintenance
+            configuration.http = configurations.http
+            configuration.insecure = configurations.insecure
+            let runner = Runner(application: .examples(schedules: configurations.exampleSchedules),
+                                configuration: configuration,
+                                metrics: { MetricsHelp.annotating(metrics.emitToString()) }, logger: logger)
+            var group = ServiceGroupConfiguration(services: [runner], gracefulShutdownSignals: [.sigterm, .sigint],
+                                                  logger: logger)
+            group.maximumGracefulShutdownDuration = .seconds(30)
+            group.maximumCancellationDuration = .seconds(10)
+            try await ServiceGroup(configuration: group).run()
         }
     }
 
@@ -136,28 +101,10 @@ struct RunnerCommand: AsyncParsableCommand {
         case "on": insecure = true
         case let other?: throw ValidationError("ROOST_CLUSTER_INSECURE '\(other)' must be on or off")
         }
-        guard entities.clusterSecret == nil, entities.tls == nil, !insecure else { return insecure }
-        throw ValidationError("neither ROOST_CLUSTER_SECRET nor mutual TLS (ROOST_CLUSTER_TLS_*) is set, so any "
-                              + "process that reaches this runner's address could call its entities and workflows: "
-                              + "set ROOST_CLUSTER_SECRET to the same secret of at least 16 characters on every "
-                              + "runner and client, or ROOST_CLUSTER_INSECURE=on for a local development cluster")
-    }
-
-    /// Says what the cluster's transport leaves open: everything in a development cluster without a secret, the
-    /// secret itself (sent in clear) without TLS on an address other than loopback.
-    private static func warnAboutClusterSecurity(_ configurations: Configurations, logger: Logger) {
-        let entities = configurations.entities
-        if entities.clusterSecret == nil, entities.tls == nil {
-            logger.warning("""
-                ROOST_CLUSTER_INSECURE=on: this runner accepts calls from any process that reaches its address; \
-                use it only for a local development cluster
-                """)
-        } else if entities.tls == nil, !configurations.shards.address.hasPrefix("127.") {
-            logger.warning("""
-                without mutual TLS (ROOST_CLUSTER_TLS_*) the cluster secret travels in clear between runners: \
-                anyone who can watch the network between them can read it and call them
-                """)
+        if let problem = Runner.Configuration.securityProblem(entities: entities, insecure: insecure) {
+            throw ValidationError(problem)
         }
+        return insecure
     }
 
     private static func exampleSchedules(_ values: [String: String]) throws -> Bool {
@@ -189,34 +136,6 @@ struct RunnerCommand: AsyncParsableCommand {
         print("configuration is valid: runner \(configurations.shards.address), "
               + "lease TTL \(configurations.shards.leaseTTL), "
               + "\(configurations.shards.settings.shardsPerGroup) shards per group")
-    }
-    /// Migrates, prepares the examples' table, joins the cluster, then runs the shard manager and the engine until
-    /// graceful shutdown.
-    struct Runner: Service {
-        let storage: PostgresStorage
-        let system: ClusterSystem
-        let shards: ShardManager
-        let engine: WorkflowEngine
-        let logger: Logger
-
-        func run() async throws {
-            await Task.yield()
-            try await storage.migrate()
-            try await Examples.prepare(storage)
-            logger.info("runner ready", metadata: [
-                "roost.database": "\(storage.configuration.redactedURL)",
-                "roost.schema": "\(storage.configuration.schema)",
-                "roost.notifications": "\(storage.configuration.notifications ? "on" : "off")",
-                "roost.address": "\(shards.configuration.address)",
-            ])
-            try await system.listening()
-            try await shards.join()
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await shards.run() }
-                group.addTask { try await engine.run() }
-                try await group.waitForAll()
-            }
-        }
     }
 }
 
