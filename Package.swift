@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "RoostExamples", targets: ["RoostExamples"]),
         .library(name: "RoostHTTP", targets: ["RoostHTTP"]),
         .library(name: "RoostRunner", targets: ["RoostRunner"]),
+        .library(name: "RoostCLI", targets: ["RoostCLI"]),
         .executable(name: "roost", targets: ["roost"]),
     ],
     dependencies: [

@@ -34,7 +34,9 @@ public struct RoostApplication: Sendable {
 
     /// Registers entity types on each runner's cluster system, with factories that may use the runner's storage.
     /// - Parameter registration: Calls `ClusterSystem.register(_:factory:)` for each entity type.
-    public mutating func registerEntities(_ registration: @escaping @Sendable (ClusterSystem, PostgresStorage) -> Void) {
+    public mutating func registerEntities(
+        _ registration: @escaping @Sendable (ClusterSystem, PostgresStorage) -> Void
+    ) {
         entityRegistrations.append(registration)
     }
 

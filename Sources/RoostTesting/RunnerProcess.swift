@@ -1,8 +1,9 @@
 import Foundation
 import Synchronization
 
-/// A `roost runner` child process for multi-process tests: started with an environment, its output captured line by
-/// line so a test can await a log line instead of sleeping, and killed or stopped with any signal.
+/// A `roost runner` child process for multi-process tests, or one of any application's executable whose `main` is
+/// `RoostCommand.main(application:)`: started with an environment, its output captured line by line so a test can
+/// await a log line instead of sleeping, and killed or stopped with any signal.
 public final class RunnerProcess: Sendable {
     private struct Waiting {
         var predicate: @Sendable (String) -> Bool
@@ -35,12 +36,14 @@ public final class RunnerProcess: Sendable {
     /// Starts `roost runner`, or another `roost` command, with the given environment added to this process's.
     /// - Parameters:
     ///   - name: A name for messages.
+    ///   - executable: The executable's path. Defaults to ``binary``.
     ///   - arguments: The command's arguments. Defaults to `runner`.
     ///   - environment: Variables to set (`ROOST_DATABASE_URL`, `ROOST_SCHEMA`, …).
-    public init(name: String, arguments: [String] = ["runner"], environment: [String: String]) throws {
+    public init(name: String, executable: String = RunnerProcess.binary, arguments: [String] = ["runner"],
+                environment: [String: String]) throws {
         self.name = name
         process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         // The output travels through a socket pair whose ends are close-on-exec from the start: another child

@@ -3,7 +3,6 @@ import Foundation
 import Logging
 import Roost
 import RoostClient
-import RoostExamples
 import RoostPostgres
 
 /// Options every command that talks to the database shares.
@@ -57,10 +56,10 @@ struct DatabaseOptions: ParsableArguments {
         return RunnerAPIClient(base: url, token: token ?? ProcessInfo.processInfo.environment["ROOST_API_TOKEN"])
     }
 
-    /// Runs `body` with a client that checks names and payloads against the example workflows.
+    /// Runs `body` with a client that checks names and payloads against the application's workflows.
     func withClient<Result: Sendable>(_ body: (RoostClient) async throws -> Result) async throws -> Result {
         let configuration = try storageConfiguration()
-        return try await withRoostClient(configuration, registry: Examples.registry,
+        return try await withRoostClient(configuration, registry: RoostCommand.workflows,
                                          maximumPayloadBytes: try Settings.maximumPayloadBytes(),
                                          logger: Settings.quietLogger, body)
     }

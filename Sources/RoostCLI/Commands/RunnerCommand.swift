@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import Logging
 import Roost
-import RoostExamples
 import RoostPostgres
 import Metrics
 import Prometheus
@@ -45,8 +44,8 @@ struct RunnerCommand: AsyncParsableCommand {
             configuration.maintenance = configurations.maintenance
             configuration.http = configurations.http
             configuration.insecure = configurations.insecure
-            let runner = Runner(application: .examples(schedules: configurations.exampleSchedules),
-                                configuration: configuration,
+            let application = RoostCommand.application(exampleSchedules: configurations.exampleSchedules)
+            let runner = Runner(application: application, configuration: configuration,
                                 metrics: { MetricsHelp.annotating(metrics.emitToString()) }, logger: logger)
             var group = ServiceGroupConfiguration(services: [runner], gracefulShutdownSignals: [.sigterm, .sigint],
                                                   logger: logger)
