@@ -277,6 +277,11 @@ public final class PostgresWorkflowStore: WorkflowStore {
         try await client.databaseNow(logger: logger)
     }
 
+    public func belongsToCluster() async throws -> Bool {
+        try await collect("SELECT EXISTS (SELECT 1 FROM \(unescaped: schema).cluster_settings)", as: Bool.self)
+            .first ?? false
+    }
+
     public func handOff(key: ExecutionKey) async throws {
         _ = try await rows("""
             WITH flagged AS (

@@ -85,6 +85,10 @@ public protocol WorkflowStore: Sendable {
     /// runner's own.
     func databaseNow() async throws -> Date
 
+    /// Whether the runners of a cluster stored their settings in this store: an engine without a placement must not
+    /// run beside them.
+    func belongsToCluster() async throws -> Bool
+
     /// Hands an unfinished execution whose run stopped without finishing (its shard left, its lease was lost) to
     /// whoever holds its shard now: flags it for the wake-up poll (a change its runs must act on) and notifies.
     /// Does nothing to a finished one.

@@ -131,7 +131,17 @@ public final class WorkflowEngine: Service, Sendable {
         replayPermits = ReplayPermits(limit: configuration.replayConcurrency)
     }
 
+    /// Hosts executions until cancelled or shut down gracefully.
+    /// - Throws: ``WorkflowError`` `not_allowed` at once if the engine has no placement and the schema belongs to a
+    ///   cluster: it would run the cluster's executions unfenced beside its runners.
     public func run() async throws {
+        if placement == nil, try await store.belongsToCluster() {
+            throw WorkflowError(.notAllowed, """
+                the schema belongs to a cluster (its runners stored the cluster's settings): an engine without a \
+                placement would run every execution of it, unfenced, beside the runners. Host workflows in a \
+                RoostRunner Runner, or give the engine ExecutionPlacement(settings:) and a ShardManager
+                """)
+        }
         let token = store.addNotificationHandler { [weak self, resultWaiters, pollNow] note in
             switch note {
             case .wake(let key, let shard):
