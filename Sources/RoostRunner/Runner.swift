@@ -87,6 +87,64 @@ public struct Runner: Service {
     ///   from strangers (see ``Configuration/insecure``); ``StorageError`` `database_unreachable` if the database
     ///   does not answer; what a part of the runner failed with.
     public func run() async throws {
+        try await assemble().group.run()
+    }
+
+    /// What a runner offers the code that runs it with ``withRunning(_:)``.
+    public struct Parts: Sendable {
+        /// The runner's address in the cluster.
+        public let address: String
+        /// Its executions: starts run here when this runner holds their shard.
+        public let executions: Executions
+        /// Its cluster system, for calls to entities from this runner.
+        public let system: ClusterSystem
+    }
+
+    /// Runs the runner while `body` runs, once it has joined the cluster, then shuts it down gracefully and waits
+    /// for it to end: a runner inside a test or a tool.
+    /// - Parameter body: Work with the running runner's parts.
+    /// - Returns: What `body` returned.
+    /// - Throws: What ``run()`` throws before the runner joins; what `body` threw; what the runner failed with.
+    public func withRunning<Result: Sendable>(_ body: (Parts) async throws -> Result) async throws -> Result {
+        let assembly = try await assemble()
+        return try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask {
+                defer { assembly.joinedContinuation.finish() }
+                try await assembly.group.run()
+            }
+            var joined = false
+            for await _ in assembly.joined {
+                joined = true
+                break
+            }
+            guard joined else {
+                try await tasks.waitForAll()
+                throw WorkflowError(.notAllowed, "the runner at \(assembly.parts.address) ended before it joined")
+            }
+            let result: Result
+            do {
+                result = try await body(assembly.parts)
+            } catch {
+                await assembly.group.triggerGracefulShutdown()
+                try? await tasks.waitForAll()
+                throw error
+            }
+            await assembly.group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+            return result
+        }
+    }
+
+    /// A runner's parts in their service group, and the signal that it joined the cluster.
+    private struct Assembly: Sendable {
+        let group: ServiceGroup
+        let parts: Parts
+        let joined: AsyncStream<Void>
+        let joinedContinuation: AsyncStream<Void>.Continuation
+    }
+
+    /// Builds the runner's parts and the service group that runs them.
+    private func assemble() async throws -> Assembly {
         if let problem = Configuration.securityProblem(entities: configuration.entities,
                                                        insecure: configuration.insecure) {
             throw WorkflowError(.invalidArgument, problem)
@@ -110,6 +168,7 @@ public struct Runner: Service {
         let host = SingletonHost(singletons, settings: settings, runner: address, logger: logger)
         let shards = ShardManager(store: storage.cluster, configuration: configuration.shards,
                                   host: ShardHosts([system, engine, host]), logger: logger)
+        let (joined, joinedContinuation) = AsyncStream<Void>.makeStream()
         // Services stop in reverse order: the HTTP API first, then the hosting (it stops its entities and releases
         // its shards), then the transport, then the storage.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
@@ -117,7 +176,7 @@ public struct Runner: Service {
             .init(service: DatabasePoolMetrics(storage: storage)),
             .init(service: system, failureTerminationBehavior: .gracefullyShutdownGroup),
             .init(service: Hosting(application: application, storage: storage, system: system, shards: shards,
-                                   engine: engine, logger: logger),
+                                   engine: engine, joined: joinedContinuation, logger: logger),
                   successTerminationBehavior: .gracefullyShutdownGroup,
                   failureTerminationBehavior: .gracefullyShutdownGroup),
         ]
@@ -131,7 +190,9 @@ public struct Runner: Service {
         // 30 s, and the group ends 10 s after that whatever still runs.
         group.maximumGracefulShutdownDuration = .seconds(30)
         group.maximumCancellationDuration = .seconds(10)
-        try await ServiceGroup(configuration: group).run()
+        return Assembly(group: ServiceGroup(configuration: group),
+                        parts: Parts(address: address, executions: engine.executions, system: system),
+                        joined: joined, joinedContinuation: joinedContinuation)
     }
 
     /// Migrates, prepares the application's tables, joins the cluster, then runs the shard manager and the engine
@@ -142,6 +203,8 @@ public struct Runner: Service {
         let system: ClusterSystem
         let shards: ShardManager
         let engine: WorkflowEngine
+        /// Told once the runner has joined the cluster.
+        let joined: AsyncStream<Void>.Continuation
         let logger: Logger
 
         func run() async throws {
@@ -156,6 +219,7 @@ public struct Runner: Service {
             ])
             try await system.listening()
             try await shards.join()
+            joined.yield()
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await shards.run() }
                 group.addTask { try await engine.run() }

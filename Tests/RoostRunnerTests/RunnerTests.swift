@@ -58,6 +58,28 @@ struct RunnerTests {
         }
     }
 
+    @Test("withRunning hands its body the runner's parts once it has joined, and leaves the cluster after the body")
+    func withRunning() async throws {
+        try await TestDatabase.withStorage { (storage: PostgresStorage) async throws in
+            var application = RoostApplication()
+            application.register(Greet())
+            application.beforeJoining { storage in
+                try await storage.client.query("CREATE TABLE IF NOT EXISTS greetings (name text NOT NULL)")
+            }
+            var configuration = Runner.Configuration(storage: storage.configuration,
+                                                     shards: .init(address: "127.0.0.1:\(FreePort.next())"))
+            configuration.insecure = true
+            let runner = Runner(application: application, configuration: configuration, logger: TestDatabase.logger)
+            let greeting = try await runner.withRunning { parts in
+                #expect(try await storage.cluster.liveRunners() == [parts.address])
+                _ = try await parts.executions.start(Greet.self, id: "grace", input: "grace")
+                return try await parts.executions.result(of: Greet.self, id: "grace", timeout: .seconds(60))
+            }
+            #expect(greeting == "hello grace")
+            #expect(try await storage.cluster.liveRunners().isEmpty, "the runner left the cluster")
+        }
+    }
+
     @Test("""
         refuses to start with neither a cluster secret nor mutual TLS unless told it is insecure, before it touches \
         the database

@@ -5,6 +5,7 @@ import PostgresNIO
 import Roost
 import RoostExamples
 import RoostPostgres
+import RoostRunner
 import RoostTesting
 
 /// `roost bench cluster`: workflow throughput with one and three `roost runner` processes; then, with three
@@ -50,30 +51,18 @@ struct ClusterBenchRun {
             let children = try await startRunners(2, schema: configuration.schema)
             defer { for child in children { child.process.signal(SIGKILL) } }
 
-            let address = "127.0.0.1:\(FreePort.next())"
-            // Configured as the runners are, from the environment they inherit (a cluster secret, mutual TLS).
-            let system = try ClusterSystem(address: address, settings: ClusterSettings(),
-                                           configuration: try RunnerSettings.entityConfiguration(
-                                               ProcessInfo.processInfo.environment),
-                                           messages: storage.messages, logger: logger)
-            Examples.register(entitiesOn: system, storage: storage)
-            let engine = WorkflowEngine(store: storage.store, registry: Examples.registry,
-                                        placement: ExecutionPlacement(settings: ClusterSettings()), logger: logger)
-            var shardConfiguration = ShardManager.Configuration(address: address)
+            // The benchmark's own runner, configured as the runners are, from the environment they inherit (a
+            // cluster secret, mutual TLS), on loopback.
+            var shardConfiguration = ShardManager.Configuration(address: "127.0.0.1:\(FreePort.next())")
             shardConfiguration.leaseTTL = ttl
             shardConfiguration.rebalanceInterval = .milliseconds(500)
-            let shards = ShardManager(store: storage.cluster, configuration: shardConfiguration,
-                                      host: ShardHosts([system, engine]), logger: logger)
-            return try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await system.run() }
-                try await system.listening()
-                try await shards.join()
-                group.addTask { try await shards.run() }
-                group.addTask { try await engine.run() }
-                defer {
-                    system.shutdown()
-                    group.cancelAll()
-                }
+            var runnerConfiguration = Runner.Configuration(storage: configuration, shards: shardConfiguration)
+            runnerConfiguration.entities = try RunnerSettings.entityConfiguration(ProcessInfo.processInfo.environment)
+            runnerConfiguration.insecure = true
+            let runner = Runner(application: .examples(), configuration: runnerConfiguration, logger: logger)
+            return try await runner.withRunning { parts in
+                let address = parts.address
+                let system = parts.system
                 let runners = [address] + children.map(\.address)
                 try await settle(storage, runners: runners)
                 var report: [String: Any] = ["runners": runners.count, "leaseTTLSeconds": options.leaseTTL,
@@ -82,7 +71,7 @@ struct ClusterBenchRun {
                 report["callLatencyMs"] = try await latency(system, local: address, runners: runners)
                 log("entity call throughput")
                 report["throughput"] = try await throughput(system)
-                report["deferredWakeMs"] = try await deferredWake(engine.executions, host: children[1].address,
+                report["deferredWakeMs"] = try await deferredWake(parts.executions, host: children[1].address,
                                                                   runners: runners, storage: storage)
                 log("fail-over after kill -9")
                 report["failover"] = try await failover(system, storage: storage, victim: children[0],
