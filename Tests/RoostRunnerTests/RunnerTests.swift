@@ -20,21 +20,26 @@ struct Greet: Workflow {
 
 @Suite("A Runner built in code from an application")
 struct RunnerTests {
+    /// A runner of an application that greets, on the storage's schema, with a table of its own.
+    static func greetingRunner(_ storage: PostgresStorage) -> Runner {
+        var application = RoostApplication()
+        application.register(Greet())
+        application.beforeJoining { storage in
+            try await storage.client.query("CREATE TABLE IF NOT EXISTS greetings (name text NOT NULL)")
+        }
+        var configuration = Runner.Configuration(storage: storage.configuration,
+                                                 shards: .init(address: "127.0.0.1:\(FreePort.next())"))
+        configuration.insecure = true
+        return Runner(application: application, configuration: configuration, logger: TestDatabase.logger)
+    }
+
     @Test("""
         hosts the application: its before-join hook's table, its workflow run to the end, its shards released on \
         graceful shutdown
         """)
     func hostsAnApplication() async throws {
         try await TestDatabase.withStorage { (storage: PostgresStorage) async throws in
-            var application = RoostApplication()
-            application.register(Greet())
-            application.beforeJoining { storage in
-                try await storage.client.query("CREATE TABLE IF NOT EXISTS greetings (name text NOT NULL)")
-            }
-            var configuration = Runner.Configuration(storage: storage.configuration,
-                                                     shards: .init(address: "127.0.0.1:\(FreePort.next())"))
-            configuration.insecure = true
-            let runner = Runner(application: application, configuration: configuration, logger: TestDatabase.logger)
+            let runner = Self.greetingRunner(storage)
             let group = ServiceGroup(services: [runner], logger: TestDatabase.logger)
             let executions = Executions(store: storage.store, placement: ExecutionPlacement(settings: ClusterSettings()))
             let token = storage.store.addNotificationHandler { executions.receive($0) }
@@ -61,15 +66,7 @@ struct RunnerTests {
     @Test("withRunning hands its body the runner's parts once it has joined, and leaves the cluster after the body")
     func withRunning() async throws {
         try await TestDatabase.withStorage { (storage: PostgresStorage) async throws in
-            var application = RoostApplication()
-            application.register(Greet())
-            application.beforeJoining { storage in
-                try await storage.client.query("CREATE TABLE IF NOT EXISTS greetings (name text NOT NULL)")
-            }
-            var configuration = Runner.Configuration(storage: storage.configuration,
-                                                     shards: .init(address: "127.0.0.1:\(FreePort.next())"))
-            configuration.insecure = true
-            let runner = Runner(application: application, configuration: configuration, logger: TestDatabase.logger)
+            let runner = Self.greetingRunner(storage)
             let greeting = try await runner.withRunning { parts in
                 #expect(try await storage.cluster.liveRunners() == [parts.address])
                 _ = try await parts.executions.start(Greet.self, id: "grace", input: "grace")
