@@ -112,7 +112,9 @@ public struct RoostClient: Sendable {
 /// Runs `body` with a client connected to the database, closing it afterwards.
 /// - Parameters:
 ///   - configuration: The database and schema.
-///   - registry: Workflows to check names and payloads against; `nil` checks only JSON and sizes.
+///   - registry: Workflows to check names and payloads against; the workflows runners of the cluster published are
+///     declared in it too (names only: inputs and values of those are checked by the workflow when it reads them),
+///     so a name neither it nor any runner has is refused with the list of both. `nil` checks only JSON and sizes.
 ///   - maximumPayloadBytes: The largest payload accepted. Defaults to 1 MiB.
 ///   - logger: The logger.
 ///   - body: The work.
@@ -123,6 +125,10 @@ public func withRoostClient<Result: Sendable>(
 ) async throws -> Result {
     try await withPostgresStorage(configuration, logger: logger) { storage in
         let cluster = storage.cluster
+        var registry = registry
+        if registry != nil {
+            for workflow in try await storage.store.publishedWorkflows() { registry?.declare(workflow) }
+        }
         let executions = Executions(store: storage.store, registry: registry, maximumPayloadBytes: maximumPayloadBytes,
                                     placement: ExecutionPlacement(reading: { try await cluster.storedSettings() }))
         let token = storage.store.addNotificationHandler { executions.receive($0) }

@@ -21,4 +21,18 @@ extension Migrations {
                 'workflow''s retention by an index range';
             CREATE INDEX shard_lease_history_by_age ON {schema}.shard_lease_history (acquired_at);
             """)
+
+    /// Migration 13: what runners host, published when they join (decision 0022).
+    static let publishedWorkflows = Migration(
+        version: 13, name: "published workflows", sql: """
+            CREATE TABLE {schema}.published_workflows (
+                name text PRIMARY KEY,
+                deferreds jsonb NOT NULL,
+                published_by text NOT NULL,
+                published_at timestamptz NOT NULL DEFAULT now()
+            );
+            COMMENT ON TABLE {schema}.published_workflows IS
+                'The workflows runners host, with the value type of each deferred, as the last runner to join with '
+                'each published them: what a process without their types may start';
+            """)
 }

@@ -375,6 +375,7 @@ public enum Migrations {
             """),
         wakeUpsThatOutliveTheirRunner,
         leanExecutionIndexes,
+        publishedWorkflows,
     ]
 
     /// A migration's statements: its SQL split at each `;` that ends a line outside a `$$`-quoted function body.

@@ -277,6 +277,30 @@ public final class PostgresWorkflowStore: WorkflowStore {
         try await client.databaseNow(logger: logger)
     }
 
+    public func publish(_ workflows: [PublishedWorkflow]) async throws {
+        guard !workflows.isEmpty else { return }
+        let deferreds = try workflows.map { String(decoding: try JSONEncoder().encode($0.deferreds), as: UTF8.self) }
+        _ = try await rows("""
+            INSERT INTO \(unescaped: schema).published_workflows (name, deferreds, published_by)
+            SELECT p.name, p.deferreds::jsonb, p.published_by
+            FROM unnest(\(workflows.map(\.name))::text[], \(deferreds)::text[],
+                        \(workflows.map(\.publishedBy))::text[]) AS p(name, deferreds, published_by)
+            ON CONFLICT (name) DO UPDATE
+            SET deferreds = excluded.deferreds, published_by = excluded.published_by, published_at = now()
+            """, on: nil)
+    }
+
+    public func publishedWorkflows() async throws -> [PublishedWorkflow] {
+        try await rows("""
+            SELECT name, deferreds::text, published_by, published_at
+            FROM \(unescaped: schema).published_workflows ORDER BY name
+            """, on: nil).map { row in
+            let (name, deferreds, by, at) = try row.decode((String, String, String, Date).self)
+            let types = try JSONDecoder().decode([String: String].self, from: Data(deferreds.utf8))
+            return PublishedWorkflow(name: name, deferreds: types, publishedBy: by, publishedAt: at)
+        }
+    }
+
     public func belongsToCluster() async throws -> Bool {
         try await collect("SELECT EXISTS (SELECT 1 FROM \(unescaped: schema).cluster_settings)", as: Bool.self)
             .first ?? false

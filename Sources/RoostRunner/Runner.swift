@@ -211,6 +211,7 @@ public struct Runner: Service {
             await Task.yield()
             try await storage.migrate()
             for preparation in application.preparations { try await preparation(storage) }
+            try await storage.store.publish(application.workflows.published(by: shards.configuration.address))
             logger.info("runner ready", metadata: [
                 "roost.database": "\(storage.configuration.redactedURL)",
                 "roost.schema": "\(storage.configuration.schema)",

@@ -89,6 +89,12 @@ public protocol WorkflowStore: Sendable {
     /// run beside them.
     func belongsToCluster() async throws -> Bool
 
+    /// Stores the workflows a runner hosts, replacing what any runner published under the same names.
+    func publish(_ workflows: [PublishedWorkflow]) async throws
+
+    /// The workflows runners of the cluster published, by name.
+    func publishedWorkflows() async throws -> [PublishedWorkflow]
+
     /// Hands an unfinished execution whose run stopped without finishing (its shard left, its lease was lost) to
     /// whoever holds its shard now: flags it for the wake-up poll (a change its runs must act on) and notifies.
     /// Does nothing to a finished one.

@@ -8,7 +8,7 @@ struct WorkflowCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "workflow", abstract: "Start, inspect, await and cancel workflow executions.",
         subcommands: [Start.self, Result.self, Status.self, Show.self, List.self, Cancel.self, Retry.self,
-                      Replay.self, Delete.self])
+                      Replay.self, Delete.self, Types.self])
 
     struct Start: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

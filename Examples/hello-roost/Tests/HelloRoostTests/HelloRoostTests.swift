@@ -15,8 +15,9 @@ struct HelloRoostTests {
         ?? FileManager.default.currentDirectoryPath + "/.build/debug/hello-roost"
 
     @Test("""
-        greetings started through its command line complete across a kill -9 of one of its two runners, each \
-        effect once; its schedule chimes and its entity counts
+        greetings started through its command line, and one through the plain roost binary from what the runners \
+        published, complete across a kill -9 of one of its two runners, each effect once; its schedule chimes and \
+        its entity counts
         """, .timeLimit(.minutes(3)))
     func killNineMidFlight() async throws {
         try await TestDatabase.withStorage(prefix: "hello") { (storage: PostgresStorage) async throws in
@@ -45,17 +46,18 @@ struct HelloRoostTests {
                                               environment: environment)
                 let status = await start.waitForExit()
                 try #require(status == 0, "hello-roost workflow start --batch: \(start.output)")
+                let greetings = ids + (try await startWithThePlainBinary(environment))
 
                 try await withRoostClient(storage.configuration, registry: RoostApplication.hello.workflows,
                                           logger: TestDatabase.logger) { client in
                     try await awaitCount(storage, """
                         SELECT count(*)::int FROM journal WHERE kind = 'deferred' AND name = 'approval'
-                        """, atLeast: ids.count)
+                        """, atLeast: greetings.count)
                     await runners[0].kill9()
-                    for id in ids {
+                    for id in greetings {
                         _ = try await client.resolve(Greeting.approval, of: Greeting.self, id: id, value: true)
                     }
-                    for id in ids {
+                    for id in greetings {
                         let greeting = try await client.result(of: Greeting.self, id: id, timeout: .seconds(60))
                         #expect(greeting == "hello \(id)")
                     }
@@ -63,7 +65,7 @@ struct HelloRoostTests {
                         SELECT execution_id || '/' || step, count(*)::int FROM hello_effects
                         WHERE step <> 'chime' GROUP BY 1
                         """)
-                    #expect(effects.count == ids.count * 2 && effects.values.allSatisfy { $0 == 1 },
+                    #expect(effects.count == greetings.count * 2 && effects.values.allSatisfy { $0 == 1 },
                             "each greeting recorded and sent once: \(effects)")
                     try await awaitCount(storage, "SELECT count(*)::int FROM hello_effects WHERE step = 'chime'",
                                          atLeast: 1)
@@ -78,6 +80,35 @@ struct HelloRoostTests {
                 throw error
             }
         }
+    }
+
+    /// The plain `roost` executable, which has none of the application's types: `ROOST_BINARY`, else Roost's debug
+    /// build two folders up.
+    static let plainBinary = ProcessInfo.processInfo.environment["ROOST_BINARY"]
+        ?? FileManager.default.currentDirectoryPath + "/../../.build/debug/roost"
+
+    /// Lists the workflows the runners published and starts a greeting with the plain `roost` binary, which knows
+    /// Greeting only as a published name; a name nobody registered is refused with the names there are.
+    /// - Returns: The id of the greeting started.
+    private func startWithThePlainBinary(_ environment: [String: String]) async throws -> [String] {
+        let types = try RunnerProcess(name: "types", executable: Self.plainBinary,
+                                      arguments: ["workflow", "types", "--json"], environment: environment)
+        let listed = await types.waitForExit()
+        try #require(listed == 0 && types.output.contains(#""name":"Greeting""#)
+                     && types.output.contains(#""approval":"Bool""#), "roost workflow types: \(types.output)")
+        let start = try RunnerProcess(name: "plain start", executable: Self.plainBinary,
+                                      arguments: ["workflow", "start", "Greeting", "--id", "plain-1",
+                                                  "--input", #"{"name": "plain-1"}"#],
+                                      environment: environment)
+        let started = await start.waitForExit()
+        try #require(started == 0, "roost workflow start Greeting: \(start.output)")
+        let unknown = try RunnerProcess(name: "unknown start", executable: Self.plainBinary,
+                                        arguments: ["workflow", "start", "Nobody", "--id", "x", "--input", "{}"],
+                                        environment: environment)
+        let refused = await unknown.waitForExit()
+        try #require(refused == 1 && unknown.output.contains("unknown_workflow")
+                     && unknown.output.contains("Greeting"), "roost workflow start Nobody: \(unknown.output)")
+        return ["plain-1"]
     }
 
     /// Awaits the moment a counting query returns at least `count`; the time limit is a guard, not a threshold.
