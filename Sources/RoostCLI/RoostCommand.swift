@@ -1,5 +1,6 @@
 import ArgumentParser
 import Roost
+import Synchronization
 import RoostExamples
 import RoostRunner
 
@@ -27,20 +28,26 @@ public struct RoostCommand: AsyncParsableCommand {
                       BenchCommand.self, DemoCommand.self]
     )
 
-    /// The application the command runs for; `nil` for the examples.
-    @TaskLocal static var hosted: RoostApplication?
+    /// The application the process's command line runs for, set once by ``main(application:)``; `nil` for the
+    /// examples. Held for the process rather than in a task-local: ArgumentParser's `main()` ends the process from
+    /// inside its run, and a task-local binding around it crashed the runtime's task allocator ("freed pointer was
+    /// not the last allocation") in one run of `workflow start --batch`.
+    private static let application = Mutex<RoostApplication?>(nil)
+
+    static var hosted: RoostApplication? { application.withLock { $0 } }
 
     public init() {}
 
     /// Parses the process's arguments and runs the subcommand for `application`, then exits.
     /// - Parameter application: What `roost runner` hosts and what the other subcommands check names against.
     public static func main(application: RoostApplication) async {
-        await $hosted.withValue(application) { await main() }
+        Self.application.withLock { $0 = application }
+        await main()
     }
 
     /// What `roost runner` hosts: the application given to ``main(application:)``, else the examples, with their
     /// schedule when `exampleSchedules` is on.
-    static func application(exampleSchedules: Bool) -> RoostApplication {
+    static func hostedApplication(exampleSchedules: Bool) -> RoostApplication {
         hosted ?? .examples(schedules: exampleSchedules)
     }
 

@@ -19,6 +19,9 @@ struct PublishedWorkflowTests {
             #expect(published.map(\.name) == ["AwaitValue"])
             #expect(published.first?.deferreds == ["value": "Int"])
             #expect(published.first?.publishedBy == "127.0.0.1:7001")
+            var declaring = WorkflowRegistry()
+            for workflow in published { declaring.declare(workflow) }
+            #expect(declaring.names.isEmpty, "a declared workflow is never among what an engine claims and runs")
 
             try await withRoostClient(storage.configuration, registry: WorkflowRegistry(),
                                       logger: TestDatabase.logger) { (client: RoostClient) async throws in

@@ -253,7 +253,7 @@ public struct Executions: Sendable {
     public func delete(workflow: String, id: String) async throws -> DeleteOutcome {
         try Self.checkIdentity(workflow: workflow, id: id)
         let outcome = try await store.deleteExecution(workflow: workflow, id: id)
-        guard outcome.deleted || outcome.status.isTerminal else {
+        guard outcome.deleted else {
             throw WorkflowError(.notAllowed, "execution '\(id)' of \(workflow) is \(outcome.status): only a "
                                 + "finished execution can be deleted; cancel it first")
         }

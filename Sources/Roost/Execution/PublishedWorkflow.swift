@@ -36,24 +36,8 @@ extension WorkflowRegistry {
 
     /// Declares a workflow that runners of the cluster host but this process has no type for: starts of it are
     /// accepted with any JSON input (the workflow checks it when its run reads it), resolves of its deferreds with
-    /// any JSON value. An engine given this registry cannot run it. A workflow registered with its type stays as it
-    /// is.
+    /// any JSON value. Declared names are not among ``names``: an engine never claims or runs them.
     public mutating func declare(_ workflow: PublishedWorkflow) {
-        guard entries[workflow.name] == nil else { return }
-        entries[workflow.name] = RegisteredWorkflow(declared: workflow.name)
-    }
-}
-
-extension RegisteredWorkflow {
-    /// A workflow known by name only.
-    init(declared name: String) {
-        self.name = name
-        deferreds = []
-        retention = nil
-        validateInput = { _, _ in }
-        run = { _, _ in
-            throw WorkflowError(.unknownWorkflow, "workflow '\(name)' is only declared in this process, which cannot "
-                                + "run it: run it on a runner of the application that registers it")
-        }
+        declared.insert(workflow.name)
     }
 }

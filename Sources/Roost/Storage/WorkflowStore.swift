@@ -319,7 +319,6 @@ public struct DueExecution: Sendable, Hashable {
     }
 }
 
-/// The result of a cancel.
 /// What ``WorkflowStore/deleteExecution(workflow:id:)`` did.
 public struct DeleteOutcome: Sendable, Codable, Hashable {
     /// Whether this call deleted the execution (false if it had not finished).
@@ -334,6 +333,7 @@ public struct DeleteOutcome: Sendable, Codable, Hashable {
     }
 }
 
+/// The result of a cancel.
 public struct CancelOutcome: Sendable, Codable, Hashable {
     /// Whether this call cancelled the execution (false if it had already finished).
     public var cancelled: Bool

@@ -1,6 +1,8 @@
 /// The workflows a process knows, by name: what a runner hosts and what the CLI checks names and payloads against.
 public struct WorkflowRegistry: Sendable {
     var entries: [String: RegisteredWorkflow] = [:]
+    /// Workflows known by name only (``declare(_:)``): accepted in starts, never run by an engine.
+    var declared: Set<String> = []
 
     /// Creates an empty registry.
     public init() {}
@@ -18,18 +20,21 @@ public struct WorkflowRegistry: Sendable {
     public var retentions: [String: Duration] { entries.compactMapValues(\.retention) }
 
     /// The registered workflow with that name.
-    /// - Throws: ``WorkflowError`` `unknown_workflow` listing the registered names.
+    /// - Throws: ``WorkflowError`` `unknown_workflow` listing the registered and declared names.
     func workflow(named name: String) throws -> RegisteredWorkflow {
         guard let entry = entries[name] else {
-            let known = names.isEmpty ? "none are registered" : "registered: \(names.joined(separator: ", "))"
-            throw WorkflowError(.unknownWorkflow, "no workflow named '\(name)' (\(known))")
+            let known = Set(names).union(declared).sorted()
+            let listed = known.isEmpty ? "none are registered" : "registered: \(known.joined(separator: ", "))"
+            throw WorkflowError(.unknownWorkflow, "no workflow named '\(name)' (\(listed))")
         }
         return entry
     }
 
-    /// Checks a workflow's input JSON against its input type.
-    /// - Throws: ``WorkflowError`` `unknown_workflow` or `invalid_payload`.
+    /// Checks a workflow's input JSON against its input type; a workflow declared by name only takes any input.
+    /// - Throws: ``WorkflowError`` `unknown_workflow` (listing the registered and declared names) or
+    ///   `invalid_payload`.
     public func validateInput(workflow name: String, json: String, coder: PayloadCoder) throws {
+        if entries[name] == nil, declared.contains(name) { return }
         try workflow(named: name).validateInput(json, coder)
     }
 

@@ -44,14 +44,12 @@ struct RunnerCommand: AsyncParsableCommand {
             configuration.maintenance = configurations.maintenance
             configuration.http = configurations.http
             configuration.insecure = configurations.insecure
-            let application = RoostCommand.application(exampleSchedules: configurations.exampleSchedules)
+            let application = RoostCommand.hostedApplication(exampleSchedules: configurations.exampleSchedules)
             let runner = Runner(application: application, configuration: configuration,
                                 metrics: { MetricsHelp.annotating(metrics.emitToString()) }, logger: logger)
-            var group = ServiceGroupConfiguration(services: [runner], gracefulShutdownSignals: [.sigterm, .sigint],
-                                                  logger: logger)
-            group.maximumGracefulShutdownDuration = .seconds(30)
-            group.maximumCancellationDuration = .seconds(10)
-            try await ServiceGroup(configuration: group).run()
+            // The runner's own service group bounds its graceful shutdown.
+            try await ServiceGroup(services: [runner], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+                .run()
         }
     }
 
